@@ -23,10 +23,24 @@ for area in (foundation, asr, rules, models, flows, attribution, web):
     area.register(app)
 
 
+def _runtime_environment() -> None:
+    """Defaults every command shares: no telemetry, caches and Prefect's home under the work dir."""
+    import os
+
+    from callqc.settings import get_settings
+
+    work = get_settings().work_path
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(work / "numba-cache"))
+    os.environ.setdefault("PREFECT_HOME", str(work / "prefect-home"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
 def main() -> None:
     from callqc.settings import SettingsError
 
     try:
+        _runtime_environment()
         app()
     except SettingsError as exc:
         typer.secho(f"settings error: {exc}", fg="red", err=True)

@@ -141,6 +141,8 @@ def start(settings: Settings) -> int:
         f"-volume.port={ports.volume_port}", "-volume.max=0",
         "-filer", f"-filer.port={ports.filer_port}",
         "-s3", f"-s3.port={ports.s3_port}", f"-s3.config={identities}",
+        "-s3.port.iceberg=0",  # no Iceberg catalog: it would bind 127.0.0.1:8181 and clash with a second server
+        "-s3.port.lance=0",  # no Lance namespace server: same, on the fixed 127.0.0.1:9101
     ]
     log = open(root / "weed.log", "ab")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

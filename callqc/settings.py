@@ -16,7 +16,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SETTINGS_FILE = REPO_ROOT / "configs" / "callqc.yaml"
+# configs/ beside the code in a checkout; an installed image points CALLQC_CONFIG_DIR at its copy
+CONFIG_DIR = Path(os.environ.get("CALLQC_CONFIG_DIR") or REPO_ROOT / "configs")
+DEFAULT_SETTINGS_FILE = CONFIG_DIR / "callqc.yaml"
 ENV_PREFIX = "CALLQC_"
 SECRET_ENV_VARS = ("CALLQC_S3_ACCESS_KEY", "CALLQC_S3_SECRET_KEY", "CALLQC_DB_PASSWORD")
 

@@ -22,7 +22,18 @@ from callqc.settings import Settings
 
 
 class StorageError(RuntimeError):
-    """An S3 call failed; the message names the endpoint, bucket, key and the server's reason."""
+    """An S3 call failed; the message names the endpoint, bucket, key and the server's reason.
+
+    `code` is the S3 error code (NoSuchKey, InvalidAccessKeyId, ...) when the server answered, None when it
+    could not be reached."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def missing_object(self) -> bool:
+        return self.code in MISSING_OBJECT_CODES
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,9 @@ class StoredObject:
     metadata: dict[str, str]  # x-amz-meta-* user metadata, lower-case names without the prefix
 
 
+MISSING_OBJECT_CODES = ("NoSuchKey", "NoSuchObject", "NotFound")
+
+
 def _clean_etag(etag: str | None) -> str:
     return (etag or "").strip('"')
 
@@ -40,10 +54,12 @@ def _clean_etag(etag: str | None) -> str:
 class RecordingStore:
     """Read (and, for uploads by tools/tests, write) objects in the recordings bucket."""
 
-    def __init__(self, settings: Settings, client: Minio | None = None, bucket: str | None = None):
+    def __init__(self, settings: Settings, client: Minio | None = None, bucket: str | None = None,
+                 page_size: int = 1000):
         self.settings = settings
         self.bucket = bucket or settings.storage.bucket
         self.endpoint = settings.storage.endpoint
+        self.page_size = page_size  # keys per listing request (S3 caps it at 1000)
         if client is None:
             creds = s3_credentials(settings)
             client = Minio(self.endpoint, access_key=creds.access_key, secret_key=creds.secret_key,
@@ -53,10 +69,8 @@ class RecordingStore:
     def _error(self, action: str, key: str | None, exc: Exception) -> StorageError:
         where = f"s3://{self.bucket}/{key}" if key else f"s3://{self.bucket}"
         if isinstance(exc, S3Error):
-            reason = f"{exc.code}: {exc.message}"
-        else:
-            reason = f"{type(exc).__name__}: {exc}"
-        return StorageError(f"{action} {where} at {self.endpoint} failed — {reason}")
+            return StorageError(f"{action} {where} at {self.endpoint} failed — {exc.code}: {exc.message}", exc.code)
+        return StorageError(f"{action} {where} at {self.endpoint} failed — {type(exc).__name__}: {exc}")
 
     # ---- bucket --------------------------------------------------------------------------------
     def ensure_bucket(self) -> None:
@@ -68,18 +82,25 @@ class RecordingStore:
 
     def check(self) -> None:
         """Raise StorageError unless the endpoint answers, the credentials work and the bucket exists."""
+        # A one-key listing rather than bucket_exists: a HEAD's error has no body, so wrong keys would read as
+        # a bare AccessDenied instead of InvalidAccessKeyId / SignatureDoesNotMatch
         try:
-            exists = self.client.bucket_exists(self.bucket)
+            next(iter(self.client._list_objects(self.bucket, max_keys=1, encoding_type="url")), None)
+        except S3Error as exc:
+            if exc.code == "NoSuchBucket":
+                raise StorageError(f"bucket s3://{self.bucket} does not exist at {self.endpoint}", exc.code) from exc
+            raise self._error("check", None, exc) from exc
         except Exception as exc:  # noqa: BLE001
             raise self._error("check", None, exc) from exc
-        if not exists:
-            raise StorageError(f"bucket s3://{self.bucket} does not exist at {self.endpoint}")
 
     # ---- reading -------------------------------------------------------------------------------
     def iter_objects(self, prefix: str = "", recursive: bool = True) -> Iterator[StoredObject]:
         """Stream the listing page by page (the client follows continuation tokens lazily)."""
         try:
-            for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=recursive):
+            # minio's public list_objects has no page-size argument; its lister does (minio is pinned < 8)
+            pages = self.client._list_objects(self.bucket, prefix=prefix, delimiter=None if recursive else "/",
+                                              encoding_type="url", max_keys=self.page_size)
+            for obj in pages:
                 if obj.is_dir:
                     continue
                 yield StoredObject(key=obj.object_name, etag=_clean_etag(obj.etag), size=obj.size or 0, metadata={})
@@ -97,7 +118,7 @@ class RecordingStore:
         try:
             info = self.client.stat_object(self.bucket, key)
         except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+            if exc.code in MISSING_OBJECT_CODES:
                 return None
             raise self._error("stat", key, exc) from exc
         except Exception as exc:  # noqa: BLE001

@@ -39,6 +39,9 @@ class Call:
     answered: bool = True
     duration_s: float | None = None
     channel_map: dict[str, Speaker] = field(default_factory=lambda: {"left": "agent", "right": "customer"})
+    # IANA zone of the callee (e.g. America/New_York) when known; calling-hour and per-day rules then use it
+    # (DST-correct) instead of started_at's fixed offset
+    callee_timezone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -23,10 +23,33 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """DateTime(timezone=True) that always stores UTC and reads back aware UTC values.
+
+    SQLite keeps no offset (it would store 09:00+08:00 as 09:00), PostgreSQL converts: this makes both
+    behave like PostgreSQL. Naive values are taken to be UTC already."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -43,8 +66,8 @@ class PipelineRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     prefect_flow_run_id: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Recording(Base):
@@ -74,7 +97,7 @@ class Recording(Base):
     delinquency_bucket: Mapped[str | None] = mapped_column(String(16))
     direction: Mapped[str | None] = mapped_column(String(16))
     answered: Mapped[bool] = mapped_column(Boolean, default=True)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at_offset_min: Mapped[int | None] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float)
     channels: Mapped[int | None] = mapped_column(Integer)
@@ -86,8 +109,8 @@ class Recording(Base):
     status: Mapped[str] = mapped_column(String(16), default="registered", index=True)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     ingest_run_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_runs.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     transcripts: Mapped[list["TranscriptRow"]] = relationship(back_populates="recording")
     scores: Mapped[list["CallScoreRow"]] = relationship(back_populates="recording")
@@ -106,7 +129,7 @@ class TranscriptRow(Base):
     processing_s: Mapped[float | None] = mapped_column(Float)
     features: Mapped[dict[str, Any]] = mapped_column(default=dict)  # AcousticFeatures as JSON
     run_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_runs.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     recording: Mapped[Recording] = relationship(back_populates="transcripts")
     segments: Mapped[list["SegmentRow"]] = relationship(
@@ -154,7 +177,7 @@ class CallScoreRow(Base):
     complaint_intent: Mapped[bool] = mapped_column(Boolean, default=False)
     review_status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | in_review | done
     run_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_runs.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     recording: Mapped[Recording] = relationship(back_populates="scores")
     findings: Mapped[list["FindingRow"]] = relationship(back_populates="call_score", cascade="all, delete-orphan")
@@ -183,7 +206,7 @@ class FindingRow(Base):
     pack: Mapped[str] = mapped_column(String(64), default="")
     pack_version: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | confirmed | rejected
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     call_score: Mapped[CallScoreRow | None] = relationship(back_populates="findings")
 
@@ -200,7 +223,7 @@ class Review(Base):
     reviewer: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
     label: Mapped[str | None] = mapped_column(String(64))  # category for an added finding
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Appeal(Base):
@@ -213,8 +236,8 @@ class Appeal(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | upheld | overturned
     resolver: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ComplaintRow(Base):
@@ -223,7 +246,7 @@ class ComplaintRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_no: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[str] = mapped_column(String(64), index=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     complaint_type: Mapped[str] = mapped_column(String(64), default="")
     business_type: Mapped[str] = mapped_column(String(64), default="")
@@ -232,7 +255,7 @@ class ComplaintRow(Base):
     agency: Mapped[str | None] = mapped_column(String(64))
     source_file: Mapped[str | None] = mapped_column(String(512))
     source_row: Mapped[int | None] = mapped_column(Integer)
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ComplaintCallLink(Base):
@@ -263,9 +286,9 @@ class RectificationItem(Base):
     accountability_action: Mapped[str | None] = mapped_column(Text)
     effect_rate_before: Mapped[float | None] = mapped_column(Float)
     effect_rate_after: Mapped[float | None] = mapped_column(Float)
-    effect_measured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    effect_measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class User(Base):
@@ -277,15 +300,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # reviewer | manager | admin | agency_viewer
     agency: Mapped[str | None] = mapped_column(String(64))  # set for agency_viewer
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     username: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))  # unmask | confirm | reject | add | note | appeal ...
     object_type: Mapped[str] = mapped_column(String(32))
@@ -306,5 +329,5 @@ class ModelVersion(Base):
     macro_f1: Mapped[float | None] = mapped_column(Float)
     data_hash: Mapped[str] = mapped_column(String(64))
     promoted: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,153 @@
+"""Acoustic features per channel (librosa): the inputs of the silence / overtalk / speech-rate / agitation rules.
+
+Speech is found by energy: a 25 ms frame (10 ms hop) is voiced when it is well above the channel's own noise
+floor, so line noise and digital silence both count as silence. All levels are measured on the samples as
+recorded (not loudness-normalised) and reported in dBFS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asr.audio import TARGET_SAMPLE_RATE, LoadedAudio, frame_rms_dbfs
+from qc.domain import AcousticFeatures, ChannelFeatures, Span
+
+HOP_S = 0.010
+FRAME = 400  # 25 ms at 16 kHz
+HOP = 160
+SPEECH_ABOVE_FLOOR_DB = 15.0  # voiced frames are this far above the noise floor (10th percentile level)
+SPEECH_BELOW_PEAK_DB = 45.0  # ... and within this range of the loudest frame
+ABSOLUTE_SILENCE_DBFS = -70.0  # nothing quieter than this is speech
+MERGE_GAP_S = 0.3  # pauses shorter than this stay inside one speech span
+MIN_SPEECH_S = 0.15
+MIN_SILENCE_S = 0.5  # shorter gaps are not reported as silence spans
+LOUD_MARGIN_DB = 6.0  # loud span: speech this far above the channel's median speech level
+MIN_LOUD_S = 0.3
+PITCH_FMIN_HZ, PITCH_FMAX_HZ = 60.0, 400.0
+NO_SPEECH_DBFS = -120.0  # reported level of a channel without speech
+
+
+def _frames_to_spans(mask: np.ndarray, merge_gap_s: float, min_length_s: float) -> tuple[Span, ...]:
+    spans: list[list[float]] = []
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    for start, end in zip(edges[::2], edges[1::2]):
+        start_s, end_s = start * HOP_S, end * HOP_S + (FRAME - HOP) / TARGET_SAMPLE_RATE
+        if spans and start_s - spans[-1][1] < merge_gap_s:
+            spans[-1][1] = end_s
+        else:
+            spans.append([start_s, end_s])
+    return tuple(Span(round(float(a), 3), round(float(b), 3)) for a, b in spans if b - a >= min_length_s)
+
+
+def _gaps(spans: tuple[Span, ...], duration: float, min_length_s: float) -> tuple[Span, ...]:
+    gaps, position = [], 0.0
+    for span in spans:
+        if span.start - position >= min_length_s:
+            gaps.append(Span(round(position, 3), round(span.start, 3)))
+        position = max(position, span.end)
+    if duration - position >= min_length_s:
+        gaps.append(Span(round(position, 3), round(duration, 3)))
+    return tuple(gaps)
+
+
+def _union(spans: list[Span]) -> tuple[Span, ...]:
+    merged: list[list[float]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if merged and span.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], span.end)
+        else:
+            merged.append([span.start, span.end])
+    return tuple(Span(a, b) for a, b in merged)
+
+
+def _intersection(a: tuple[Span, ...], b: tuple[Span, ...], min_length_s: float) -> tuple[Span, ...]:
+    overlaps = []
+    for x in a:
+        for y in b:
+            start, end = max(x.start, y.start), min(x.end, y.end)
+            if end - start >= min_length_s:
+                overlaps.append(Span(round(start, 3), round(end, 3)))
+    return tuple(sorted(overlaps, key=lambda s: s.start))
+
+
+def speech_mask(levels_db: np.ndarray) -> np.ndarray:
+    """Voiced frames of a channel from its per-frame levels."""
+    floor = float(np.percentile(levels_db, 10))
+    threshold = max(floor + SPEECH_ABOVE_FLOOR_DB, float(levels_db.max()) - SPEECH_BELOW_PEAK_DB,
+                    ABSOLUTE_SILENCE_DBFS)
+    return levels_db > threshold
+
+
+def _pitch(samples: np.ndarray, voiced: np.ndarray) -> tuple[float | None, float | None]:
+    import librosa
+
+    if voiced.sum() < 10:
+        return None, None
+    f0 = librosa.yin(samples, fmin=PITCH_FMIN_HZ, fmax=PITCH_FMAX_HZ, sr=TARGET_SAMPLE_RATE,
+                     frame_length=1024, hop_length=HOP, center=True)
+    n = min(len(f0), len(voiced))
+    f0 = f0[:n][voiced[:n]]
+    # yin answers every frame; values pinned at the search limits are unvoiced frames, not pitch
+    f0 = f0[(f0 > PITCH_FMIN_HZ * 1.05) & (f0 < PITCH_FMAX_HZ * 0.95)]
+    if len(f0) < 10:
+        return None, None
+    return round(float(np.median(f0)), 1), round(float(np.std(f0)), 1)
+
+
+def _speech_rate(samples: np.ndarray, speech_spans: tuple[Span, ...], speech_seconds: float) -> float | None:
+    """Syllable-like energy onsets per second of speech."""
+    import librosa
+
+    if speech_seconds < 1.0:
+        return None
+    onsets = 0
+    for span in speech_spans:
+        piece = samples[int(span.start * TARGET_SAMPLE_RATE):int(span.end * TARGET_SAMPLE_RATE)]
+        if len(piece) < FRAME * 4:
+            continue
+        onsets += len(librosa.onset.onset_detect(y=piece, sr=TARGET_SAMPLE_RATE, hop_length=HOP, units="frames"))
+    return round(onsets / speech_seconds, 2)
+
+
+def channel_features(samples: np.ndarray, speaker: str) -> ChannelFeatures:
+    duration = len(samples) / TARGET_SAMPLE_RATE
+    levels = frame_rms_dbfs(samples, FRAME, HOP)
+    voiced = speech_mask(levels)
+    spans = _frames_to_spans(voiced, MERGE_GAP_S, MIN_SPEECH_S)
+    speech_seconds = round(sum(s.duration for s in spans), 3)
+    silences = _gaps(spans, duration, 0.0)
+    if not spans:
+        return ChannelFeatures(speaker=speaker, speech_spans=(), speech_seconds=0.0,
+                               longest_silence_s=round(duration, 3), loudness_dbfs_mean=NO_SPEECH_DBFS,
+                               loudness_dbfs_peak=round(float(levels.max()), 2), loud_spans=(),
+                               pitch_mean_hz=None, pitch_std_hz=None, speech_rate_sps=None)
+    speech_levels = levels[voiced]
+    mean_level = float(np.mean(speech_levels))
+    # the median is the speaker's usual level: shouting, however long, does not raise its own reference
+    loud = voiced & (levels > float(np.median(speech_levels)) + LOUD_MARGIN_DB)
+    pitch_mean, pitch_std = _pitch(samples, voiced)
+    return ChannelFeatures(
+        speaker=speaker,
+        speech_spans=spans,
+        speech_seconds=speech_seconds,
+        longest_silence_s=round(max((g.duration for g in silences), default=0.0), 3),
+        loudness_dbfs_mean=round(mean_level, 2),
+        loudness_dbfs_peak=round(float(speech_levels.max()), 2),
+        loud_spans=_frames_to_spans(loud, MERGE_GAP_S, MIN_LOUD_S),
+        pitch_mean_hz=pitch_mean,
+        pitch_std_hz=pitch_std,
+        speech_rate_sps=_speech_rate(samples, spans, speech_seconds),
+    )
+
+
+def acoustic_features(audio: LoadedAudio, channel_map: dict[str, str] | None = None) -> AcousticFeatures:
+    """Per-channel features plus the call-level overtalk (both voiced) and silence (nobody voiced) spans."""
+    channels = tuple(channel_features(c.samples, audio.speaker_of(c, channel_map)) for c in audio.channels)
+    duration = round(audio.duration_s, 3)
+    overtalk: tuple[Span, ...] = ()
+    if len(channels) == 2:
+        overtalk = _intersection(channels[0].speech_spans, channels[1].speech_spans, MIN_SPEECH_S)
+    anyone = _union([s for c in channels for s in c.speech_spans])
+    silences = _gaps(anyone, duration, MIN_SILENCE_S)
+    return AcousticFeatures(duration=duration, channels=channels, overtalk_spans=overtalk, silence_spans=silences,
+                            longest_silence_s=round(max((s.duration for s in silences), default=0.0), 3))

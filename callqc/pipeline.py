@@ -1,0 +1,483 @@
+"""The nightly QC stages as plain functions: no Prefect here, so each stage runs and tests on its own.
+
+A recording (one object version: bucket, key, etag, registered by ingest) goes through:
+
+    find_pending ─► fetch_audio ─► transcribe_recording ─► save_transcript ─► score_recording ─► save_score
+                         (S3)          (asr/)                  (DB)             (qc/)            (DB)
+    any stage failing ─► record_failure (status "failed" + reason)
+
+Every stage that writes is idempotent: the unique keys of the database (a transcript per recording and model,
+a score per recording and rule-pack version) decide whether there is work left, so a re-run after a crash or
+a kill does no finished work again and never creates a duplicate row. flows/nightly.py orchestrates these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from callqc.db import session_scope
+from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
+from callqc.settings import Settings
+from qc.domain import (
+    AcousticFeatures,
+    CallAttempt,
+    CallScore,
+    Call,
+    ChannelFeatures,
+    Span,
+    Transcript,
+)
+
+# Recording.status values this module sets (ingest sets "registered" and "rejected").
+TRANSCRIBED, SCORED, FAILED = "transcribed", "scored", "failed"
+
+# A failure reason starts with its kind. "audio" failures depend only on the object's bytes, so they are not
+# retried for the same etag (a new upload gets a new etag and a new recording row); every other kind
+# (storage, database, error) is transient and the next run tries the recording again.
+PERMANENT_FAILURE_KINDS = ("audio", "changed")
+
+HISTORY_LOOKBACK = timedelta(days=31)  # frequency rules look back at most a month (7-in-7, daily limits)
+
+
+class RecordingChangedError(RuntimeError):
+    """The object under a key no longer has the etag ingest registered: it was re-uploaded since."""
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """What the pipeline knows about one registered recording before processing it."""
+
+    recording_id: int
+    bucket: str
+    key: str
+    etag: str
+    call_id: str
+    duration_s: float
+    channel_map: dict[str, str]
+    transcript_id: int | None = None  # set when an earlier run already stored the transcript
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The recordings of a date range: what is left to do, and what an earlier run already finished."""
+
+    pending: tuple[WorkItem, ...]
+    already_done: int
+    failed_before: tuple[tuple[str, str], ...]  # (key, reason) of permanent failures from earlier runs
+    rejected: tuple[tuple[str, str], ...]  # (key, reason) rejected by ingest
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    recording_id: int
+    key: str
+    call_id: str
+    duration_s: float
+    score: float
+    flagged: bool
+    fatal: bool
+    categories: tuple[str, ...]
+
+
+# ---- which recordings need work ---------------------------------------------------------------------
+
+def day_prefix_filters(days: Iterable[date], agencies: Iterable[str] | None):
+    """SQL conditions matching keys `{agency}/{YYYY-MM-DD}/...` for the given days (and agencies)."""
+    day_texts = [d.isoformat() for d in days]
+    conditions = []
+    for day in day_texts:
+        if agencies:
+            conditions.extend(Recording.key.like(f"{agency}/{day}/%") for agency in agencies)
+        else:
+            conditions.append(Recording.key.like(f"%/{day}/%"))
+    return or_(*conditions)
+
+
+def failure_kind(reason: str | None) -> str:
+    return (reason or "").split(":", 1)[0]
+
+
+def find_backlog(factory: sessionmaker[Session], bucket: str, days: Iterable[date],
+                 agencies: Iterable[str] | None, backend: str, model: str, pack: str | None,
+                 pack_version: str | None) -> Backlog:
+    """The newest version of every recording of the days, split into pending / done / failed / rejected.
+
+    Done means scored with this rule-pack version (with pack None, while no scoring stage is installed:
+    transcribed with this model)."""
+    days = list(days)
+    with session_scope(factory) as session:
+        newest_version = (
+            select(Recording.key, func.max(Recording.version).label("version"))
+            .where(Recording.bucket == bucket, day_prefix_filters(days, agencies))
+            .group_by(Recording.key)
+            .subquery()
+        )
+        recordings = session.scalars(
+            select(Recording)
+            .join(newest_version, and_(Recording.key == newest_version.c.key,
+                                       Recording.version == newest_version.c.version))
+            .where(Recording.bucket == bucket)
+            .order_by(Recording.key)
+        ).all()
+        ids = [r.id for r in recordings]
+        scored = set(session.scalars(
+            select(CallScoreRow.recording_id).where(
+                CallScoreRow.recording_id.in_(ids), CallScoreRow.pack == pack,
+                CallScoreRow.pack_version == pack_version)
+        )) if ids else set()
+        transcribed = dict(session.execute(
+            select(TranscriptRow.recording_id, TranscriptRow.id).where(
+                TranscriptRow.recording_id.in_(ids), TranscriptRow.backend == backend,
+                TranscriptRow.model == model)
+        ).all()) if ids else {}
+
+        pending, failed_before, rejected, done = [], [], [], 0
+        for recording in recordings:
+            if recording.status == "rejected":
+                rejected.append((recording.key, recording.failure_reason or "rejected by ingest"))
+            elif recording.id in scored or (pack is None and recording.id in transcribed):
+                done += 1
+            elif recording.status == FAILED and failure_kind(recording.failure_reason) in PERMANENT_FAILURE_KINDS:
+                failed_before.append((recording.key, recording.failure_reason or ""))
+            else:
+                pending.append(WorkItem(
+                    recording_id=recording.id, bucket=recording.bucket, key=recording.key, etag=recording.etag,
+                    call_id=recording.call_id or recording.key, duration_s=float(recording.duration_s or 0.0),
+                    channel_map=dict(recording.channel_map or {}), transcript_id=transcribed.get(recording.id)))
+    return Backlog(tuple(pending), done, tuple(failed_before), tuple(rejected))
+
+
+# ---- S3 --------------------------------------------------------------------------------------------
+
+def fetch_audio(store, item: WorkItem) -> bytes:
+    """The recording's bytes, checked against the registered etag when that is a plain MD5."""
+    data = store.get_bytes(item.key)
+    is_plain_md5 = len(item.etag) == 32 and "-" not in item.etag
+    if is_plain_md5 and hashlib.md5(data).hexdigest() != item.etag:
+        raise RecordingChangedError(
+            f"s3://{item.bucket}/{item.key} changed since ingest (etag {item.etag} registered); "
+            "the next ingest registers the new upload as a new version")
+    return data
+
+
+# ---- transcription ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TranscribedAudio:
+    transcript: Transcript
+    features: AcousticFeatures | None
+    processing_s: float
+    backend: str  # the configured backend and model: with the recording, the transcript's identity
+    model: str
+
+
+def transcribe_recording(settings: Settings, item: WorkItem, audio: bytes) -> TranscribedAudio:
+    """asr/ on the recording's bytes with its channel map (per-channel Whisper + acoustic features)."""
+    from asr.transcribe import TranscribeOptions, transcribe_audio
+
+    options = TranscribeOptions.from_settings(settings.asr)
+    started = time.perf_counter()
+    result = transcribe_audio(audio, options, channel_map=item.channel_map or None, name=item.key)
+    return TranscribedAudio(result.transcript, result.features, time.perf_counter() - started,
+                            settings.asr.backend, settings.asr.model)
+
+
+def features_to_json(features: AcousticFeatures | None) -> dict[str, Any]:
+    return dataclasses.asdict(features) if features is not None else {}
+
+
+def features_from_json(data: dict[str, Any]) -> AcousticFeatures | None:
+    if not data:
+        return None
+
+    def spans(values) -> tuple[Span, ...]:
+        return tuple(Span(float(v["start"]), float(v["end"])) for v in values or ())
+
+    channels = tuple(
+        ChannelFeatures(**{**channel, "speech_spans": spans(channel.get("speech_spans")),
+                           "loud_spans": spans(channel.get("loud_spans"))})
+        for channel in data.get("channels") or ()
+    )
+    return AcousticFeatures(
+        duration=float(data.get("duration", 0.0)), channels=channels,
+        overtalk_spans=spans(data.get("overtalk_spans")), silence_spans=spans(data.get("silence_spans")),
+        longest_silence_s=float(data.get("longest_silence_s", 0.0)))
+
+
+def save_transcript(factory: sessionmaker[Session], item: WorkItem, transcribed: TranscribedAudio,
+                    run_id: int | None) -> int:
+    """Store the transcript and its segments once per (recording, backend, model); return its id."""
+    transcript, features = transcribed.transcript, transcribed.features
+    existing = _transcript_id(factory, item.recording_id, transcribed.backend, transcribed.model)
+    if existing is not None:
+        return existing
+    try:
+        with session_scope(factory) as session:
+            row = TranscriptRow(
+                recording_id=item.recording_id, backend=transcribed.backend, model=transcribed.model,
+                language=transcript.language, duration_s=transcript.duration, processing_s=transcribed.processing_s,
+                features=features_to_json(features), run_id=run_id,
+                segments=[SegmentRow(idx=i, start_s=s.start, end_s=s.end, speaker=s.speaker, text=s.text,
+                                     avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob,
+                                     compression_ratio=s.compression_ratio, flags=list(s.flags))
+                          for i, s in enumerate(transcript.segments)])
+            session.add(row)
+            recording = session.get(Recording, item.recording_id)
+            if recording.status != SCORED:
+                recording.status, recording.failure_reason = TRANSCRIBED, None
+            session.flush()
+            return row.id
+    except IntegrityError:  # another worker stored it first
+        existing = _transcript_id(factory, item.recording_id, transcribed.backend, transcribed.model)
+        if existing is None:
+            raise
+        return existing
+
+
+def _transcript_id(factory: sessionmaker[Session], recording_id: int, backend: str, model: str) -> int | None:
+    with session_scope(factory) as session:
+        return session.scalar(select(TranscriptRow.id).where(
+            TranscriptRow.recording_id == recording_id, TranscriptRow.backend == backend,
+            TranscriptRow.model == model))
+
+
+def load_transcript(factory: sessionmaker[Session], transcript_id: int) -> tuple[Transcript, AcousticFeatures | None]:
+    with session_scope(factory) as session:
+        row = session.get(TranscriptRow, transcript_id)
+        segments = [{"id": s.idx, "start": s.start_s, "end": s.end_s, "speaker": s.speaker, "text": s.text,
+                     "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob,
+                     "compression_ratio": s.compression_ratio, "flags": s.flags or []} for s in row.segments]
+        transcript = Transcript.from_dict({"segments": segments, "language": row.language or "",
+                                           "duration": row.duration_s, "backend": row.backend, "model": row.model})
+        return transcript, features_from_json(row.features or {})
+
+
+# ---- scoring ---------------------------------------------------------------------------------------
+
+def load_call(factory: sessionmaker[Session], recording_id: int) -> Call:
+    from callqc.ingest import call_from_recording
+
+    with session_scope(factory) as session:
+        return call_from_recording(session.get(Recording, recording_id))
+
+
+def load_history(factory: sessionmaker[Session], call: Call) -> tuple[CallAttempt, ...]:
+    """The account's other calls in the month before this one (one attempt per call id), oldest first."""
+    from callqc.ingest import call_from_recording
+
+    if not call.account_id:
+        return ()
+    since = call.started_at - HISTORY_LOOKBACK
+    with session_scope(factory) as session:
+        rows = session.scalars(
+            select(Recording)
+            .where(Recording.account_id == call.account_id, Recording.call_id != call.call_id,
+                   Recording.status != "rejected", Recording.started_at >= since.astimezone(timezone.utc),
+                   Recording.started_at <= call.started_at.astimezone(timezone.utc))
+            .order_by(Recording.started_at, Recording.version.desc())
+        ).all()
+        attempts: dict[str, CallAttempt] = {}
+        for row in rows:
+            call_id = row.call_id or row.key
+            attempts.setdefault(call_id, CallAttempt(
+                call_id=call_id, account_id=row.account_id or "", started_at=call_from_recording(row).started_at,
+                callee_number=row.callee_number or "", debt_id=row.debt_id, answered=bool(row.answered),
+                conversation=bool(row.answered)))
+    return tuple(attempts.values())
+
+
+@dataclass(frozen=True)
+class ScoredCall:
+    score: CallScore
+    model_version: str | None = None  # the promoted models' versions, None when scored by rules only
+    customer_emotion: str | None = None  # calm | angry | distressed, from the emotion model
+    complaint_intent: bool = False
+
+
+def score_recording(call: Call, transcript: Transcript, features: AcousticFeatures | None, pack,
+                    history: tuple[CallAttempt, ...] = (), scorer=None, options=None) -> ScoredCall:
+    """Rules over the transcript; with a promoted ModelScorer its segment scores feed the model_score rules and
+    the customer's emotion and complaint intent raise the review priority."""
+    from qc.scoring import score_call
+
+    model_scores = scorer.segment_scores(transcript, features, call.callee_relation) if scorer else None
+    call_score = score_call(call, transcript, pack, features=features, history=history,
+                            model_scores=model_scores, options=options)
+    if scorer is None:
+        return ScoredCall(call_score)
+    customer = scorer.customer_state(transcript, features)
+    call_score = dataclasses.replace(call_score, review_priority=call_score.review_priority + customer.priority_boost)
+    return ScoredCall(call_score, scorer.version, customer.emotion, customer.complaint_intent)
+
+
+def save_score(factory: sessionmaker[Session], item: WorkItem, transcript_id: int, scored: ScoredCall,
+               run_id: int | None) -> ScoreOutcome:
+    """Store the score and its findings once per (recording, pack, pack version); mark the recording scored."""
+    score = scored.score
+    with session_scope(factory) as session:
+        row = session.scalar(select(CallScoreRow).where(
+            CallScoreRow.recording_id == item.recording_id, CallScoreRow.pack == score.pack,
+            CallScoreRow.pack_version == score.pack_version))
+        if row is None:
+            row = CallScoreRow(
+                recording_id=item.recording_id, transcript_id=transcript_id, pack=score.pack,
+                pack_version=score.pack_version, model_version=scored.model_version, score=score.score,
+                flagged=score.flagged, fatal=score.fatal, review_priority=score.review_priority, run_id=run_id,
+                customer_emotion=scored.customer_emotion, complaint_intent=scored.complaint_intent,
+                findings=[FindingRow(
+                    recording_id=item.recording_id, rule_id=f.rule_id, category=f.category, severity=f.severity,
+                    speaker=f.speaker, start_s=f.start, end_s=f.end, segment_ids=list(f.segment_ids), text=f.text,
+                    description=f.description, source=f.source, model_score=f.score,
+                    pack=f.pack or score.pack, pack_version=f.pack_version or score.pack_version)
+                    for f in score.findings])
+            session.add(row)
+        recording = session.get(Recording, item.recording_id)
+        recording.status, recording.failure_reason = SCORED, None
+        session.flush()
+        return _outcome(recording, row)
+
+
+def _outcome(recording: Recording, row: CallScoreRow) -> ScoreOutcome:
+    return ScoreOutcome(recording.id, recording.key, recording.call_id or recording.key,
+                        float(recording.duration_s or 0.0), row.score, row.flagged, row.fatal,
+                        tuple(sorted({f.category for f in row.findings})))
+
+
+def score_outcomes(factory: sessionmaker[Session], recording_ids: Iterable[int], pack: str,
+                   pack_version: str) -> list[ScoreOutcome]:
+    """The stored scores of these recordings for this rule-pack version, ordered by key."""
+    with session_scope(factory) as session:
+        rows = session.execute(
+            select(Recording, CallScoreRow).join(CallScoreRow, CallScoreRow.recording_id == Recording.id)
+            .where(Recording.id.in_(list(recording_ids)), CallScoreRow.pack == pack,
+                   CallScoreRow.pack_version == pack_version)
+            .order_by(Recording.key)).all()
+        return [_outcome(recording, score) for recording, score in rows]
+
+
+# ---- failures --------------------------------------------------------------------------------------
+
+def failure_reason(exc: BaseException) -> str:
+    """`kind: message` — kind is audio / changed (permanent for this etag) or storage / database / error."""
+    from callqc.storage import StorageError
+
+    kind = "error"
+    if isinstance(exc, RecordingChangedError):
+        kind = "changed"
+    elif type(exc).__name__ == "AudioError":
+        kind = "audio"
+    elif isinstance(exc, StorageError):
+        kind = "storage"
+    elif type(exc).__module__.startswith("sqlalchemy"):
+        kind = "database"
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{kind}: {message}"[:2000]
+
+
+def record_failure(factory: sessionmaker[Session], recording_id: int, reason: str) -> None:
+    with session_scope(factory) as session:
+        recording = session.get(Recording, recording_id)
+        if recording.status != SCORED:
+            recording.status, recording.failure_reason = FAILED, reason
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: S3 or database unreachable / busy, network errors. Never bad audio."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from callqc.storage import StorageError
+
+    if isinstance(exc, (RecordingChangedError,)) or type(exc).__name__ == "AudioError":
+        return False
+    if isinstance(exc, DBAPIError):
+        return isinstance(exc, OperationalError) or exc.connection_invalidated
+    if isinstance(exc, (StorageError, ConnectionError, TimeoutError)):
+        return True
+    # callqc.ingest wraps the storage fault that stopped it in IngestError
+    return exc.__cause__ is not None and is_transient(exc.__cause__)
+
+
+# ---- the run summary -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunSummary:
+    days: tuple[str, ...]
+    processed: tuple[ScoreOutcome, ...]  # scored in this run
+    transcribed: int  # recordings transcribed in this run (the rest had a stored transcript)
+    skipped: int  # finished by an earlier run
+    failed: tuple[tuple[str, str], ...]  # (key, reason): failed in this run
+    failed_before: tuple[tuple[str, str], ...]  # permanent failures of earlier runs, not retried
+    rejected: tuple[tuple[str, str], ...]  # rejected by ingest
+    wall_seconds: float
+    report_html: str | None = None
+    report_xlsx: str | None = None
+    notes: tuple[str, ...] = ()  # steps that were skipped or degraded, with the reason
+
+    @property
+    def flagged(self) -> tuple[ScoreOutcome, ...]:
+        return tuple(o for o in self.processed if o.flagged)
+
+    @property
+    def audio_hours(self) -> float:
+        return sum(o.duration_s for o in self.processed) / 3600
+
+    @property
+    def audio_hours_per_wall_hour(self) -> float:
+        return self.audio_hours / (self.wall_seconds / 3600) if self.wall_seconds > 0 else 0.0
+
+    def counts(self) -> dict[str, Any]:
+        return {"processed": len(self.processed), "transcribed": self.transcribed, "skipped": self.skipped, "failed": len(self.failed),
+                "failed_before": len(self.failed_before), "rejected": len(self.rejected),
+                "flagged": len(self.flagged), "audio_hours": round(self.audio_hours, 4),
+                "wall_seconds": round(self.wall_seconds, 1),
+                "audio_hours_per_wall_hour": round(self.audio_hours_per_wall_hour, 2)}
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per recording touched or reported by this run (for a Prefect table artifact)."""
+        rows = [{"recording": o.key, "outcome": "flagged" if o.flagged else "passed", "score": round(o.score, 1),
+                 "findings": ", ".join(o.categories), "reason": ""} for o in self.processed]
+        rows += [{"recording": key, "outcome": "failed", "score": None, "findings": "", "reason": reason}
+                 for key, reason in self.failed]
+        rows += [{"recording": key, "outcome": "failed earlier", "score": None, "findings": "", "reason": reason}
+                 for key, reason in self.failed_before]
+        rows += [{"recording": key, "outcome": "rejected", "score": None, "findings": "", "reason": reason}
+                 for key, reason in self.rejected]
+        return rows
+
+    def markdown(self) -> str:
+        c = self.counts()
+        days = self.days[0] if len(self.days) == 1 else f"{self.days[0]} … {self.days[-1]}"
+        lines = [
+            f"# Nightly QC — {days}", "",
+            "| processed | skipped (done earlier) | failed | rejected by ingest | flagged | audio hours | "
+            "audio h / wall h |",
+            "|---|---|---|---|---|---|---|",
+            f"| {c['processed']} | {c['skipped']} | {c['failed'] + c['failed_before']} | {c['rejected']} | "
+            f"{c['flagged']} | {c['audio_hours']:.3f} | {c['audio_hours_per_wall_hour']:.2f} |", "",
+            f"Wall time {self.wall_seconds:.1f} s.",
+        ]
+        if self.flagged:
+            lines += ["", "## Flagged for review", ""]
+            lines += [f"- `{o.key}` score {o.score:.0f}{' (fatal)' if o.fatal else ''}: {', '.join(o.categories)}"
+                      for o in sorted(self.flagged, key=lambda o: o.score)]
+        problems = [(k, r, "failed") for k, r in self.failed] + [(k, r, "failed earlier") for k, r in
+                                                                self.failed_before]
+        problems += [(k, r, "rejected") for k, r in self.rejected]
+        if problems:
+            lines += ["", "## Failed or rejected (with reasons)", ""]
+            lines += [f"- `{key}` ({what}): {reason}" for key, reason, what in problems]
+        if self.report_html:
+            lines += ["", f"Attribution report: {self.report_html}" + (f" and {self.report_xlsx}"
+                                                                         if self.report_xlsx else "")]
+        if self.notes:
+            lines += ["", "## Notes", ""] + [f"- {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"

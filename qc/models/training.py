@@ -1,0 +1,297 @@
+"""Train and evaluate the text models on the seed corpus (plus reviewer labels), deterministically.
+
+The seed corpus lives in qc/models/data/ (written by scripts/make_seed_corpus.py). Training reads only the
+`*_train.tsv` files; the `*_holdout.tsv` files are read by evaluation only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Literal, Sequence
+
+import numpy as np
+
+from qc.models.text import (
+    ALL_VIOLATION_LABELS,
+    COMPLAINT_LABEL,
+    EMOTIONS,
+    NONE_LABEL,
+    VIOLATION_LABELS,
+    EmotionClassifier,
+    LabelledText,
+    TextModelOptions,
+    ViolationClassifier,
+)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+VIOLATION_TRAIN_FILE = DATA_DIR / "violations_train.tsv"
+VIOLATION_HOLDOUT_FILE = DATA_DIR / "violations_holdout.tsv"
+EMOTION_TRAIN_FILE = DATA_DIR / "emotion_train.tsv"
+EMOTION_HOLDOUT_FILE = DATA_DIR / "emotion_holdout.tsv"
+DECISION_THRESHOLD = 0.5
+
+ModelKind = Literal["violation", "emotion"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("violation", "emotion")
+
+
+class CorpusError(ValueError):
+    """A corpus file is unreadable or a row is invalid; the message names the file, row and field."""
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    seed: int = 0
+    regularisation_c: float = 4.0
+    review_weight: float = 4.0  # a reviewer's decision on a real call counts as this many seed utterances
+
+
+@dataclass(frozen=True)
+class EmotionExample:
+    text: str
+    emotion: str
+    complaint_intent: bool
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    kind: ModelKind
+    model: Any  # ViolationClassifier | EmotionClassifier
+    metrics: dict[str, Any]
+    macro_f1: float
+    data_hash: str
+    train_size: int
+    training_seconds: float
+
+
+# ---- corpus ------------------------------------------------------------------------------------------
+def _read_tsv(path: Path, required: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle, delimiter="\t")
+            missing = [name for name in required if name not in (reader.fieldnames or [])]
+            if missing:
+                raise CorpusError(f"{path}: missing column(s) {', '.join(missing)}")
+            return [(number, row) for number, row in enumerate(reader, start=2)]
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read corpus file: {exc.strerror or exc}") from exc
+
+
+def load_violation_corpus(path: Path) -> list[LabelledText]:
+    """Rows of `text<TAB>labels` (comma-separated labels, `none` for a compliant utterance)."""
+    examples = []
+    for number, row in _read_tsv(path, ("text", "labels")):
+        text = (row.get("text") or "").strip()
+        labels = {label.strip() for label in (row.get("labels") or "").split(",") if label.strip()}
+        if not text:
+            raise CorpusError(f"{path}: row {number}: field 'text' is empty")
+        unknown = labels - set(ALL_VIOLATION_LABELS)
+        if unknown or not labels or (NONE_LABEL in labels and len(labels) > 1):
+            raise CorpusError(f"{path}: row {number}: field 'labels' has invalid value {row.get('labels')!r} "
+                              f"(use {', '.join(ALL_VIOLATION_LABELS)}; `none` alone)")
+        examples.append(LabelledText(text=text, labels={label: label in labels for label in VIOLATION_LABELS},
+                                     group=row.get("template") or "", lang=row.get("lang") or ""))
+    return examples
+
+
+def load_emotion_corpus(path: Path) -> list[EmotionExample]:
+    """Rows of `text<TAB>emotion<TAB>complaint_intent` (emotion angry|distressed|calm, intent 0|1)."""
+    examples = []
+    for number, row in _read_tsv(path, ("text", "emotion", "complaint_intent")):
+        text = (row.get("text") or "").strip()
+        if not text:
+            raise CorpusError(f"{path}: row {number}: field 'text' is empty")
+        if row.get("emotion") not in EMOTIONS:
+            raise CorpusError(f"{path}: row {number}: field 'emotion' has invalid value {row.get('emotion')!r} "
+                              f"(use {', '.join(EMOTIONS)})")
+        if row.get("complaint_intent") not in ("0", "1"):
+            raise CorpusError(f"{path}: row {number}: field 'complaint_intent' must be 0 or 1, "
+                              f"got {row.get('complaint_intent')!r}")
+        examples.append(EmotionExample(text, row["emotion"], row["complaint_intent"] == "1"))
+    return examples
+
+
+def data_hash(records: Iterable[Any]) -> str:
+    """sha256 over the training examples in order: equal hashes mean the same training data."""
+    digest = hashlib.sha256()
+    for record in records:
+        if isinstance(record, LabelledText):
+            payload = [record.text, sorted(record.labels.items()), record.weight]
+        else:
+            payload = [record.text, record.emotion, record.complaint_intent, record.weight]
+        digest.update(json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+# ---- metrics -----------------------------------------------------------------------------------------
+def _binary_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float | int]:
+    tp = int(np.sum(truth & predicted))
+    fp = int(np.sum(~truth & predicted))
+    fn = int(np.sum(truth & ~predicted))
+    tn = int(np.sum(~truth & ~predicted))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "support": tp + fn, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def evaluate_violation(model: ViolationClassifier, holdout: Sequence[LabelledText],
+                       threshold: float = DECISION_THRESHOLD) -> dict[str, Any]:
+    """Per-label precision/recall/F1 on the holdout; macro-F1 over the six violation labels; and, for the
+    confusion summary, which label was predicted when a true label was missed (or nothing was)."""
+    probs = model.predict_proba([e.text for e in holdout])
+    predicted = probs >= threshold
+    labels = model.output_labels
+    truth = np.column_stack(
+        [np.array([e.labels.get(label, False) for e in holdout]) for label in model.labels]
+        + [np.array([not any(e.labels.values()) for e in holdout])])
+    per_label = {label: _binary_metrics(truth[:, i], predicted[:, i]) for i, label in enumerate(labels)}
+    confusion: dict[str, dict[str, int]] = {}
+    for i, label in enumerate(labels):
+        for row in np.flatnonzero(truth[:, i] & ~predicted[:, i]):
+            others = [labels[j] for j in np.flatnonzero(predicted[row]) if j != i] or ["(nothing)"]
+            for other in others:
+                confusion.setdefault(label, {}).setdefault(other, 0)
+                confusion[label][other] += 1
+    macro = float(np.mean([per_label[label]["f1"] for label in model.labels]))
+    by_language = {}
+    for lang in sorted({e.lang for e in holdout if e.lang}):
+        rows = np.array([e.lang == lang for e in holdout])
+        by_language[lang] = round(float(np.mean([_binary_metrics(truth[rows, i], predicted[rows, i])["f1"]
+                                                 for i in range(len(model.labels))])), 4)
+    return {"labels": per_label, "macro_f1": round(macro, 4), "macro_f1_by_language": by_language,
+            "confusion": confusion, "holdout_size": len(holdout), "threshold": threshold}
+
+
+def evaluate_emotion(model: EmotionClassifier, holdout: Sequence[EmotionExample],
+                     threshold: float = DECISION_THRESHOLD) -> dict[str, Any]:
+    emotion_probs, complaint_probs = model.predict([e.text for e in holdout])
+    predicted = [max(row, key=row.get) for row in emotion_probs]
+    truth = [e.emotion for e in holdout]
+    per_label = {name: _binary_metrics(np.array([t == name for t in truth]), np.array([p == name for p in predicted]))
+                 for name in EMOTIONS}
+    per_label[COMPLAINT_LABEL] = _binary_metrics(np.array([e.complaint_intent for e in holdout]),
+                                                 complaint_probs >= threshold)
+    confusion = {t: {p: sum(1 for a, b in zip(truth, predicted) if a == t and b == p) for p in EMOTIONS}
+                 for t in EMOTIONS}
+    macro = float(np.mean([per_label[name]["f1"] for name in per_label]))
+    return {"labels": per_label, "macro_f1": round(macro, 4), "confusion": confusion,
+            "holdout_size": len(holdout), "threshold": threshold}
+
+
+# ---- training ----------------------------------------------------------------------------------------
+def _train(kind: ModelKind, examples: list, extra_count: int, fit, evaluate, options: TrainingOptions) -> TrainingResult:
+    """Fit (timed), evaluate on the holdout, and package the result with its data hash."""
+    started = time.perf_counter()
+    model = fit(examples)
+    seconds = time.perf_counter() - started
+    metrics = evaluate(model)
+    metrics.update(train_size=len(examples), reviewer_examples=extra_count, training_seconds=round(seconds, 3),
+                   seed=options.seed)
+    return TrainingResult(kind, model, metrics, metrics["macro_f1"], data_hash(examples), len(examples), seconds)
+
+
+def train_violation(options: TrainingOptions = TrainingOptions(),
+                    extra_examples: Sequence[LabelledText] = (),
+                    train_file: Path = VIOLATION_TRAIN_FILE,
+                    holdout_file: Path = VIOLATION_HOLDOUT_FILE) -> TrainingResult:
+    text_options = TextModelOptions(options.regularisation_c, options.seed)
+    return _train("violation", load_violation_corpus(train_file) + list(extra_examples), len(extra_examples),
+                  lambda examples: ViolationClassifier(options=text_options).fit(examples),
+                  lambda model: evaluate_violation(model, load_violation_corpus(holdout_file)), options)
+
+
+def train_emotion(options: TrainingOptions = TrainingOptions(),
+                  extra_examples: Sequence[EmotionExample] = (),
+                  train_file: Path = EMOTION_TRAIN_FILE,
+                  holdout_file: Path = EMOTION_HOLDOUT_FILE) -> TrainingResult:
+    text_options = TextModelOptions(options.regularisation_c, options.seed)
+
+    def fit(examples: list[EmotionExample]) -> EmotionClassifier:
+        return EmotionClassifier(options=text_options).fit(
+            [e.text for e in examples], [e.emotion for e in examples], [e.complaint_intent for e in examples],
+            [e.weight for e in examples])
+
+    return _train("emotion", load_emotion_corpus(train_file) + list(extra_examples), len(extra_examples), fit,
+                  lambda model: evaluate_emotion(model, load_emotion_corpus(holdout_file)), options)
+
+
+# ---- reviewer decisions as labels --------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewLabels:
+    examples: tuple[LabelledText, ...]
+    used: int  # reviews that became (part of) a label
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+
+def review_examples(session, weight: float = TrainingOptions.review_weight) -> ReviewLabels:
+    """Reviewer decisions as violation labels: confirm/add → the finding's text IS its category;
+    reject → it is NOT. The latest decision on a (text, category) pair wins. The text is the finding's
+    segments when the transcript is stored (the same unit the scorer classifies), else the finding's text."""
+    from sqlalchemy import select
+
+    from callqc.db.models import CallScoreRow, FindingRow, Review, SegmentRow, TranscriptRow
+
+    decisions: dict[tuple[str, str], bool] = {}
+    skipped: dict[str, int] = {}
+    used = 0
+    query = (select(Review, FindingRow).join(FindingRow, Review.finding_id == FindingRow.id)
+             .where(Review.decision.in_(("confirm", "reject", "add"))).order_by(Review.created_at, Review.id))
+    for review, finding in session.execute(query):
+        category = (review.label if review.decision == "add" and review.label else finding.category) or ""
+        if category not in VIOLATION_LABELS:
+            skipped["category not a model label"] = skipped.get("category not a model label", 0) + 1
+            continue
+        transcript_id = None
+        if finding.call_score_id is not None:
+            transcript_id = session.get(CallScoreRow, finding.call_score_id).transcript_id
+        if transcript_id is None:
+            transcript_id = session.scalar(select(TranscriptRow.id).where(
+                TranscriptRow.recording_id == finding.recording_id).order_by(TranscriptRow.id.desc()).limit(1))
+        text = ""
+        if transcript_id is not None and finding.segment_ids:
+            rows = session.scalars(select(SegmentRow.text).where(
+                SegmentRow.transcript_id == transcript_id, SegmentRow.idx.in_(list(finding.segment_ids)))
+                .order_by(SegmentRow.idx)).all()
+            text = " ".join(rows)
+        text = (text or finding.text or "").strip()
+        if not text:
+            skipped["no text"] = skipped.get("no text", 0) + 1
+            continue
+        decisions[(text, category)] = review.decision != "reject"
+        used += 1
+    by_text: dict[str, dict[str, bool]] = {}
+    for (text, category), value in decisions.items():
+        by_text.setdefault(text, {})[category] = value
+    examples = tuple(LabelledText(text=text, labels=labels, weight=weight, source="review")
+                     for text, labels in by_text.items())
+    return ReviewLabels(examples=examples, used=used, skipped=skipped)
+
+
+def format_report(result: TrainingResult) -> str:
+    """Per-label precision/recall/F1 and the confusion summary, as a plain-text table."""
+    lines = [f"{result.kind} model — holdout {result.metrics['holdout_size']} utterances, "
+             f"trained on {result.train_size} ({result.metrics.get('reviewer_examples', 0)} from reviews) "
+             f"in {result.training_seconds:.2f} s",
+             f"{'label':<24}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+    for label, values in result.metrics["labels"].items():
+        lines.append(f"{label:<24}{values['precision']:>10.3f}{values['recall']:>10.3f}{values['f1']:>10.3f}"
+                     f"{values['support']:>9}")
+    by_language = result.metrics.get("macro_f1_by_language") or {}
+    lines.append(f"macro-F1 {result.macro_f1:.4f}" + (" (" + ", ".join(f"{lang} {value:.4f}" for lang, value
+                                                                      in by_language.items()) + ")" if by_language else ""))
+    confusion = result.metrics.get("confusion") or {}
+    if result.kind == "violation":
+        missed = [f"{label} → {', '.join(f'{o} ×{n}' for o, n in others.items())}"
+                  for label, others in confusion.items()]
+        lines.append("missed, predicted instead: " + ("; ".join(missed) if missed else "none"))
+    else:
+        lines.append("confusion (true → predicted): " + "; ".join(
+            f"{t} → " + ", ".join(f"{p} {n}" for p, n in row.items()) for t, row in confusion.items()))
+    return "\n".join(lines)

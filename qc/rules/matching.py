@@ -1,0 +1,217 @@
+"""Shared matching machinery: one Aho-Corasick automaton per pack, and the per-call evaluation context.
+
+Every phrase of every rule (and the pack's negation cues) goes into ONE automaton at pack load. Scoring a call
+normalises its segments once, runs the automaton once over the joined text, and hands each rule the hits of its
+own "slots" (a slot = one synonym group of one rule). Nothing loops over phrases in Python at scoring time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import ahocorasick
+
+from asr.textnorm import CLAUSE_BREAK, NormalizedText, normalize, normalize_for_matching, normalize_lines
+from qc.domain import AcousticFeatures, Call, CallAttempt, Finding, Segment, Transcript
+from qc.rules.registry import RuleCheckError
+
+if TYPE_CHECKING:
+    from qc.rules.registry import Rule
+
+Hit = tuple[int, int, int]  # (segment index, start, end) in that segment's normalised text
+MAX_SYNONYM_VARIANTS = 64  # per phrase; a typo in a synonym table must not explode the automaton
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+class PhraseIndex:
+    """Normalised phrase → the slots it belongs to, compiled into one automaton."""
+
+    def __init__(self) -> None:
+        self._slots_by_phrase: dict[str, list[int]] = {}
+        self._slot_count = 0
+        self._automaton: ahocorasick.Automaton | None = None
+        self.slot_owner: dict[int, str | None] = {}  # slot → rule id (None: pack-level, e.g. negation cues)
+        self.owner: str | None = None  # the rule being compiled
+
+    def new_slot(self) -> int:
+        self._slot_count += 1
+        self.slot_owner[self._slot_count - 1] = self.owner
+        return self._slot_count - 1
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return tuple(self._slots_by_phrase)
+
+    def without(self, slots: frozenset[int]) -> "PhraseIndex":
+        """A built index of the same slots minus some (rules that cannot apply to a kind of call)."""
+        index = PhraseIndex()
+        index._slot_count, index.slot_owner = self._slot_count, self.slot_owner
+        for phrase, owners in self._slots_by_phrase.items():
+            kept = [slot for slot in owners if slot not in slots]
+            if kept:
+                index._slots_by_phrase[phrase] = kept
+        index.build()
+        return index
+
+    def add(self, normalised_phrase: str, slot: int) -> None:
+        slots = self._slots_by_phrase.setdefault(normalised_phrase, [])
+        if slot not in slots:
+            slots.append(slot)
+
+    def build(self) -> None:
+        automaton = ahocorasick.Automaton()
+        for phrase, slots in self._slots_by_phrase.items():
+            # ASCII words must match whole words ("debt" is not in "indebted"); CJK has no word boundaries
+            needs_boundary = (_is_word_char(phrase[0]), _is_word_char(phrase[-1]))
+            automaton.add_word(phrase, (len(phrase), tuple(slots), needs_boundary))
+        if len(automaton):
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def scan(self, lines: Sequence[str]) -> dict[int, list[Hit]]:
+        """All phrase hits in the given normalised lines, grouped by slot."""
+        hits: dict[int, list[Hit]] = {}
+        if self._automaton is None:
+            return hits
+        joined = "\n".join(lines)
+        line_starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+        for end_index, (length, slots, (left_word, right_word)) in self._automaton.iter(joined):
+            start = end_index - length + 1
+            if left_word and start > 0 and _is_word_char(joined[start - 1]):
+                continue
+            if right_word and end_index + 1 < len(joined) and _is_word_char(joined[end_index + 1]):
+                continue
+            line = bisect_right(line_starts, start) - 1
+            local = start - line_starts[line]
+            hit = (line, local, local + length)
+            for slot in slots:
+                hits.setdefault(slot, []).append(hit)
+        return hits
+
+
+@dataclass
+class PackCompiler:
+    """What a rule needs while compiling: the language, the shared phrase index and pack-level tables."""
+
+    language: str
+    index: PhraseIndex = field(default_factory=PhraseIndex)
+    synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    negation_window: int = 4
+
+    def normalise(self, phrase: str, field_name: str) -> str:
+        normalised = normalize_for_matching(phrase, self.language).strip()
+        if not normalised.replace(CLAUSE_BREAK, "").strip():
+            raise RuleCheckError(field_name, f"phrase {phrase!r} is empty after normalisation")
+        return normalised
+
+    def variants(self, phrase: str) -> list[str]:
+        """The phrase with every pack synonym substituted in every combination (capped)."""
+        variants = [phrase]
+        for word, alternatives in self.synonyms.items():
+            if word not in phrase:
+                continue
+            variants = [v.replace(word, alt) for v in variants for alt in (word, *alternatives)]
+            if len(variants) > MAX_SYNONYM_VARIANTS:
+                variants = variants[:MAX_SYNONYM_VARIANTS]
+                break
+        return list(dict.fromkeys(variants))
+
+    def add_phrase_group(self, phrases: Sequence[str], field_name: str) -> int:
+        """Register a group of equivalent phrases (with synonyms); returns the group's slot."""
+        slot = self.index.new_slot()
+        for phrase in phrases:
+            for variant in self.variants(phrase):
+                self.index.add(self.normalise(variant, field_name), slot)
+        return slot
+
+
+class CallContext:
+    """Everything the rules look at for one call, computed once and shared by all rules."""
+
+    def __init__(
+        self,
+        *,
+        pack_language: str,
+        index: PhraseIndex,
+        negation_slot: int | None,
+        breaker_slot: int | None,
+        negation_window: int,
+        rules_by_id: Mapping[str, "Rule"],
+        call: Call,
+        transcript: Transcript,
+        features: AcousticFeatures | None,
+        history: Sequence[CallAttempt],
+        model_scores: Mapping[int, Mapping[str, float]] | None,
+    ):
+        self.language = pack_language
+        self.call = call
+        self.transcript = transcript
+        self.features = features
+        self.history = tuple(history)
+        self.model_scores = model_scores
+        self.segments: tuple[Segment, ...] = transcript.segments
+        self.lines: list[str] = normalize_lines([s.text for s in self.segments], pack_language) if self.segments else []
+        self.hits = index.scan(self.lines) if self.lines else {}
+        self.negation_window = negation_window
+        self._negation_cues: dict[int, list[tuple[int, int]]] = {}
+        for segment, start, end in self.hits.get(negation_slot, ()) if negation_slot is not None else ():
+            self._negation_cues.setdefault(segment, []).append((start, end))
+        self._breakers: dict[int, list[tuple[int, int]]] = {}
+        for segment, start, end in self.hits.get(breaker_slot, ()) if breaker_slot is not None else ():
+            self._breakers.setdefault(segment, []).append((start, end))
+        self._rules_by_id = rules_by_id
+        self._results: dict[str, list[Finding]] = {}
+        self._offset_maps: dict[int, NormalizedText] = {}
+        self._joined: tuple[str, list[int]] | None = None
+
+    # ---- text -----------------------------------------------------------------------------------
+    def in_scope(self, segment_index: int, scope: str) -> bool:
+        speaker = self.segments[segment_index].speaker
+        # mono recordings have "unknown" speakers: keep them in every scope rather than miss a threat
+        return scope == "any" or speaker == scope or speaker == "unknown"
+
+    def is_negated(self, segment_index: int, start: int) -> bool:
+        """A negation cue ends within the window before `start`, in the same clause, with no breaker between."""
+        for cue_start, cue_end in self._negation_cues.get(segment_index, ()):
+            if cue_end <= start and start - cue_end <= self.negation_window:
+                if CLAUSE_BREAK in self.lines[segment_index][cue_end:start]:
+                    continue
+                if any(cue_end <= b_start and b_end <= start for b_start, b_end in self._breakers.get(segment_index, ())):
+                    continue
+                return True
+        return False
+
+    def original_text(self, segment_index: int, start: int, end: int) -> str:
+        """The original (as recognised) text behind a normalised span: the evidence a clerk reads."""
+        mapping = self._offset_maps.get(segment_index)
+        if mapping is None:
+            mapping = normalize(self.segments[segment_index].text, self.language)
+            self._offset_maps[segment_index] = mapping
+        return mapping.original_text(start, end)
+
+    def joined_lines(self) -> tuple[str, list[int]]:
+        """All normalised lines joined by newlines, and each line's start (for regex rules)."""
+        if self._joined is None:
+            starts = list(itertools.accumulate((len(line) + 1 for line in self.lines[:-1]), initial=0))
+            self._joined = ("\n".join(self.lines), starts)
+        return self._joined
+
+    def time_at(self, segment_index: int, position: int) -> float:
+        """Approximate time of a character position, interpolated over the segment."""
+        segment = self.segments[segment_index]
+        length = max(len(self.lines[segment_index]), 1)
+        return segment.start + (segment.end - segment.start) * min(position, length) / length
+
+    # ---- other rules ----------------------------------------------------------------------------
+    def findings_of(self, rule_id: str) -> list[Finding]:
+        """Findings of a rule for this call, evaluated at most once (boolean rules share them)."""
+        if rule_id not in self._results:
+            rule = self._rules_by_id[rule_id]
+            self._results[rule_id] = rule.evaluate(self) if rule.applies_to(self) else []
+        return self._results[rule_id]

@@ -1,0 +1,41 @@
+"""The hook for the trained models: a segment whose model probability for a label reaches a threshold."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from qc.domain import Finding
+from qc.rules.matching import CallContext
+from qc.rules.registry import Rule, RuleConfig, rule_type
+
+
+class ModelScoreConfig(RuleConfig):
+    type: Literal["model_score"]
+    label: str = Field(min_length=1)
+    threshold: float = Field(gt=0, le=1)
+
+
+@rule_type
+class ModelScoreRule(Rule):
+    """Fires per segment in scope whose `model_scores[segment.id][label]` ≥ threshold; silent without scores."""
+
+    type_name = "model_score"
+    config_model = ModelScoreConfig
+    config: ModelScoreConfig
+
+    def evaluate(self, context: CallContext) -> list[Finding]:
+        scores = context.model_scores
+        if not scores:
+            return []
+        findings = []
+        for index, segment in enumerate(context.segments):
+            probability = scores.get(segment.id, {}).get(self.config.label)
+            if probability is None or probability < self.config.threshold or not context.in_scope(index, self.config.scope):
+                continue
+            findings.append(self.finding(
+                context, [index], segment.text, score=float(probability), source="model",
+                description=self.config.description or f"model: {self.config.label} p={probability:.2f}",
+            ))
+        return findings

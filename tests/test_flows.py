@@ -1,0 +1,330 @@
+"""The nightly flow against real services: SeaweedFS S3, SQLite, a Prefect API (test harness), Whisper base.
+
+CPU budget: the 8 labelled calls are transcribed once per session (the `labelled_run` fixture, sequential
+task runner) and several tests read that run; the other tests use one to three of the shortest calls.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from conftest import REPO_ROOT
+from flows_fixtures import (LABELLED_CALLS_DIR, RUN_DAY, SHORT_CALLS, flow_settings, labels,  # noqa: F401
+                            prefect_api, table_counts, thread_flow, upload_calls)
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+
+ALL_CALLS = tuple(sorted(p.stem for p in LABELLED_CALLS_DIR.glob("callA_*.flac")))
+TURN_TOLERANCE_S = 1.0  # a finding's span may start/end this far outside the labelled turn (ASR timing)
+
+
+def _sessions(url: str):
+    from callqc.db import make_engine, session_factory
+
+    return session_factory(make_engine(url))
+
+
+def _fresh_bucket(s3_settings):
+    from callqc.settings import Settings
+    from callqc.storage import RecordingStore
+
+    data = s3_settings.model_dump()
+    data["storage"]["bucket"] = f"t-{uuid.uuid4().hex[:12]}"
+    settings = Settings.model_validate(data)
+    store = RecordingStore(settings)
+    store.ensure_bucket()
+    return settings, store
+
+
+def _migrated_sqlite(tmp_path) -> str:
+    from callqc import db
+
+    url = f"sqlite:///{tmp_path / 'callqc.db'}"
+    db.upgrade(url)
+    return url
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What the flow stored for one recording, comparable across runs."""
+
+    status: str
+    score: float | None
+    flagged: bool | None
+    findings: tuple[tuple, ...]
+    segments: tuple[tuple, ...]
+
+
+def stored_results(database_url: str) -> dict[str, CallResult]:
+    """call_id → its stored status, score, findings and transcript segments."""
+    from callqc.db import session_scope
+    from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
+
+    results = {}
+    with session_scope(_sessions(database_url)) as session:
+        for recording in session.scalars(select(Recording).order_by(Recording.key)):
+            score = session.scalar(select(CallScoreRow).where(CallScoreRow.recording_id == recording.id))
+            findings = session.scalars(select(FindingRow).where(FindingRow.recording_id == recording.id)
+                                       .order_by(FindingRow.rule_id, FindingRow.start_s)).all()
+            segments = session.scalars(select(SegmentRow).join(TranscriptRow)
+                                       .where(TranscriptRow.recording_id == recording.id)
+                                       .order_by(SegmentRow.idx)).all()
+            results[recording.call_id] = CallResult(
+                recording.status, score and score.score, score and score.flagged,
+                tuple((f.rule_id, f.category, f.severity, f.start_s, f.end_s, f.text) for f in findings),
+                tuple((s.start_s, s.end_s, s.speaker, s.text) for s in segments))
+    return results
+
+
+def labelled_turn(call_id: str, turn: int) -> tuple[float, float]:
+    with open(LABELLED_CALLS_DIR / f"{call_id}.segments.tsv", encoding="utf-8") as handle:
+        row = list(csv.DictReader(handle, delimiter="\t"))[turn]
+    return float(row["start_s"]), float(row["end_s"])
+
+
+# ---- one sequential run over the 8 labelled calls, shared by several tests ---------------------------
+
+@pytest.fixture(scope="session")
+def labelled_run(s3_settings, prefect_api, tmp_path_factory):
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.nightly import nightly_qc
+
+    tmp_path = tmp_path_factory.mktemp("labelled")
+    bucket_settings, store = _fresh_bucket(s3_settings)
+    settings = flow_settings(bucket_settings, _migrated_sqlite(tmp_path))
+    upload_calls(settings, store, ALL_CALLS, tmp_path)
+    sequential = nightly_qc.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    state = sequential(day=RUN_DAY, settings=settings, return_state=True)
+    return settings, state
+
+
+def test_labelled_calls_violations_found_and_compliant_calls_pass(labelled_run, capsys):
+    settings, state = labelled_run
+    assert state.is_completed()
+    summary = state.result()
+    assert len(summary.processed) == len(ALL_CALLS) and not summary.failed and not summary.rejected
+    results = stored_results(settings.database_url)
+    assert {r.status for r in results.values()} == {"scored"}
+    assert all(r.segments for r in results.values())
+
+    found, labelled, missed = defaultdict(int), defaultdict(int), []
+    for call_id in ALL_CALLS:
+        truth, result = labels(call_id), results[call_id]
+        if truth["compliant"]:
+            assert not result.flagged, f"{call_id} is compliant but was flagged: {result.findings}"
+            continue
+        assert result.flagged, f"{call_id} has violations {truth['violations']} but was not flagged"
+        for violation in truth["violations"]:
+            category = violation["category"]
+            labelled[category] += 1
+            spans = [(f[3], f[4]) for f in result.findings if f[1] == category]
+            if violation["turn"] is not None:  # said in a known turn: a finding must lie on that turn
+                start, end = labelled_turn(call_id, violation["turn"])
+                spans = [(s, e) for s, e in spans if s is not None and e is not None
+                         and s < end + TURN_TOLERANCE_S and e > start - TURN_TOLERANCE_S]
+            if spans:
+                found[category] += 1
+            else:
+                missed.append(f"{call_id}:{category}")
+    with capsys.disabled():
+        print("\nrecall per category over the labelled calls (whole flow, Whisper base):")
+        for category in sorted(labelled):
+            print(f"  {category:30s} {found[category]}/{labelled[category]} = {found[category] / labelled[category]:.2f}")
+    assert not missed, f"labelled violations not found on the right call/turn: {missed}"
+
+
+def test_second_run_does_no_new_work(labelled_run):
+    from flows.nightly import nightly_qc
+
+    settings, _ = labelled_run
+    before, results_before = table_counts(settings.database_url), stored_results(settings.database_url)
+    summary = thread_flow()(day=RUN_DAY, settings=settings)
+    assert (len(summary.processed), summary.transcribed, summary.skipped) == (0, 0, len(ALL_CALLS))
+    assert table_counts(settings.database_url) == before
+    assert stored_results(settings.database_url) == results_before
+    assert nightly_qc.name == "nightly-qc"
+
+
+def test_summary_artifacts_are_written(labelled_run):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    settings, state = labelled_run
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(
+            any_=["nightly-qc-summary", "nightly-qc-recordings"])))
+    kinds = {(a.key, a.type) for a in artifacts if a.flow_run_id == state.state_details.flow_run_id}
+    assert kinds == {("nightly-qc-summary", "markdown"), ("nightly-qc-recordings", "table")}
+    markdown = state.result().markdown()
+    assert "| 8 | 0 | 0 | 0 |" in markdown and "Flagged for review" in markdown
+
+
+# ---- failures ------------------------------------------------------------------------------------
+
+def _register_unreadable_recording(settings, store, day) -> str:
+    """An object whose bytes are not audio, registered as ingest would register it (e.g. by an older ingest
+    that did not decode): the flow must fail it at transcription, record why, and finish the rest."""
+    from callqc.db import session_scope
+    from callqc.db.models import Recording
+
+    key = f"hengxin/{day.isoformat()}/broken.flac"
+    data = b"fLaC" + os.urandom(4000)
+    etag = store.put_bytes(key, data, content_type="audio/flac")
+    assert etag == hashlib.md5(data).hexdigest()
+    with session_scope(_sessions(settings.database_url)) as session:
+        session.add(Recording(bucket=store.bucket, key=key, etag=etag, size=len(data), call_id="broken",
+                              agency="hengxin", agent_id="HX-1", account_id="ACC-BROKEN", status="registered",
+                              duration_s=60.0, channel_map={"left": "agent", "right": "customer"}))
+    return key
+
+
+def test_failed_transcription_is_recorded_and_the_rest_complete(bucket_settings, store, sqlite_url, tmp_path):
+    settings = flow_settings(bucket_settings, sqlite_url)
+    upload_calls(settings, store, ["callA_06"], tmp_path)
+    broken = _register_unreadable_recording(settings, store, RUN_DAY)
+
+    state = thread_flow()(day=RUN_DAY, settings=settings, return_state=True)
+    assert state.is_completed()
+    summary = state.result()
+    assert [o.call_id for o in summary.processed] == ["callA_06"]
+    assert [key for key, _ in summary.failed] == [broken]
+    reason = summary.failed[0][1]
+    assert reason.startswith("audio: ") and "broken.flac" in reason
+    results = stored_results(settings.database_url)
+    assert results["broken"].status == "failed" and results["callA_06"].status == "scored"
+    assert f"`{broken}` (failed): audio: " in summary.markdown()
+
+    # The same bytes cannot decode next time either: reported, not retried.
+    again = thread_flow()(day=RUN_DAY, settings=settings)
+    assert again.failed == () and [key for key, _ in again.failed_before] == [broken]
+    assert (len(again.processed), again.skipped) == (0, 1)
+
+
+def test_s3_outage_is_retried_then_recorded_and_the_next_run_completes(s3_settings, prefect_api, tmp_path,
+                                                                       monkeypatch):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
+
+    from callqc import seaweed
+    from callqc.ingest import ingest_day
+    from flows import nightly
+
+    bucket_settings, store = _fresh_bucket(s3_settings)
+    settings = flow_settings(bucket_settings, _migrated_sqlite(tmp_path))
+    upload_calls(settings, store, ["callA_06"], tmp_path)
+    ingest_day(settings, _sessions(settings.database_url), store, RUN_DAY)
+    # One retry after 0.5 s instead of three with backoff, and none for ingest: against a stopped server each
+    # S3 try takes ~6 s of connection retries inside the minio client.
+    monkeypatch.setattr(nightly, "fetch_audio", nightly.fetch_audio.with_options(retries=1, retry_delay_seconds=0.5))
+    monkeypatch.setattr(nightly, "ingest_day", nightly.ingest_day.with_options(retries=0))
+
+    seaweed.stop(s3_settings)  # the outage: S3 goes away after the day's recordings were registered
+    try:
+        state = thread_flow()(day=RUN_DAY, settings=settings, return_state=True)
+    finally:
+        seaweed.start(s3_settings)
+    assert state.is_completed()
+    summary = state.result()
+    assert summary.processed == () and len(summary.failed) == 1
+    key, reason = summary.failed[0]
+    assert key.endswith("callA_06.flac") and reason.startswith("storage: ")
+    assert any(note.startswith(f"ingest {RUN_DAY} failed") for note in summary.notes)
+    assert stored_results(settings.database_url)["callA_06"].status == "failed"
+    with get_client(sync_client=True) as client:
+        fetches = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=["fetch-callA_06"])))
+    assert [(t.run_count, t.state.type.value) for t in fetches] == [(2, "FAILED")]  # 1 try + 1 retry
+
+    after = thread_flow()(day=RUN_DAY, settings=settings)
+    assert [o.call_id for o in after.processed] == ["callA_06"] and after.failed == ()
+    assert stored_results(settings.database_url)["callA_06"].status == "scored"
+
+
+# ---- kill and resume -----------------------------------------------------------------------------
+
+def _scored_count(database_url: str) -> int:
+    from callqc.db import session_scope
+    from callqc.db.models import CallScoreRow
+
+    try:
+        with session_scope(_sessions(database_url)) as session:
+            return session.scalar(select(func.count()).select_from(CallScoreRow))
+    except Exception:  # noqa: BLE001 - the database is being written by the run we watch
+        return 0
+
+
+def test_killed_run_resumes_and_completes_every_recording_exactly_once(bucket_settings, store, sqlite_url,
+                                                                       tmp_path):
+    settings = flow_settings(bucket_settings, sqlite_url, transcribe_concurrency=1)
+    keys = upload_calls(settings, store, SHORT_CALLS, tmp_path)
+    settings_file = tmp_path / "callqc.yaml"
+    settings_file.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True))
+    env = {**os.environ, "CALLQC_SETTINGS": str(settings_file), "PREFECT_HOME": str(tmp_path / "prefect-home"),
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env.pop("PREFECT_API_URL", None)  # its own temporary Prefect server, killed with it
+    log = open(tmp_path / "nightly.log", "wb")
+    run = subprocess.Popen([sys.executable, "-m", "callqc.cli", "nightly", "--date", RUN_DAY.isoformat(),
+                            "--runner", "threads"], env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while _scored_count(settings.database_url) < 1:
+            assert run.poll() is None, (tmp_path / "nightly.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the run scored nothing in 300 s"
+            time.sleep(0.2)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)  # the whole group: the run and its temporary Prefect server
+        run.wait()
+        log.close()
+    scored_before_kill = _scored_count(settings.database_url)
+    assert 1 <= scored_before_kill < len(keys), "the kill must land mid-way"
+
+    summary = thread_flow()(day=RUN_DAY, settings=settings)
+    assert len(summary.processed) + summary.skipped == len(keys) and summary.skipped >= scored_before_kill
+    assert summary.failed == ()
+    from callqc.db import session_scope
+    from callqc.db.models import CallScoreRow, Recording, TranscriptRow
+
+    with session_scope(_sessions(settings.database_url)) as session:
+        for model in (TranscriptRow, CallScoreRow):
+            per_recording = session.execute(select(model.recording_id, func.count()).group_by(model.recording_id)).all()
+            assert sorted(count for _, count in per_recording) == [1] * len(keys), model.__tablename__
+        assert set(session.scalars(select(Recording.status))) == {"scored"}
+
+
+# ---- scale-out -----------------------------------------------------------------------------------
+
+def test_dask_cluster_and_sequential_runs_give_identical_results(labelled_run, s3_settings, tmp_path):
+    """Two calls on a DaskTaskRunner LocalCluster of 2 worker processes, compared with the same calls from the
+    sequential labelled run. Another bucket means other cache keys: the Dask workers really transcribe."""
+    from flows.nightly import nightly_qc
+    from flows.runners import dask_task_runner
+
+    chosen = ("callA_04", "callA_06")
+    sequential_settings, _ = labelled_run
+    bucket_settings, store = _fresh_bucket(s3_settings)
+    settings = flow_settings(bucket_settings, _migrated_sqlite(tmp_path), transcribe_concurrency=2)
+    upload_calls(settings, store, chosen, tmp_path)
+    summary = nightly_qc.with_options(task_runner=dask_task_runner(settings.prefect, n_workers=2))(
+        day=RUN_DAY, settings=settings)
+    assert len(summary.processed) == 2
+    on_dask = stored_results(settings.database_url)
+    sequential = stored_results(sequential_settings.database_url)
+    for call_id in chosen:
+        assert on_dask[call_id] == sequential[call_id], call_id

@@ -1,0 +1,105 @@
+"""Rule types not (fully) exercised by the shipped packs, on a small pack written here: phrase modes with
+synonyms, proximity in characters and seconds, regex exclusions, not, unknown speakers; and the scorecard."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from qc.domain import Call, Segment, Transcript
+from qc.rules.pack import load_pack
+from qc.scoring import ScoringOptions, score_call
+
+PACK = """
+pack: types_test
+language: zh
+negation: {cues: [不会, 没有], window: 4}
+synonyms: {单位: [公司]}
+scorecard: {weights: {minor: 5, major: 25, critical: 40}, flag_threshold: 90}
+rules:
+  - {id: ALL, type: phrases, category: threat, severity: minor, source: t, mode: all, phrases: [[领导, 老板], 单位]}
+  - {id: NOF, type: phrases, category: threat, severity: minor, source: t, mode: n_of, n: 2, within: call, phrases: [上门, 家人, 单位]}
+  - {id: NONE, type: phrases, category: missing_self_identification, severity: minor, source: t, mode: none, phrases: [录音]}
+  - {id: NEAR, type: proximity, category: threat, severity: major, source: t, a: [不还], b: [上门], within_chars: 6}
+  - {id: SOON, type: proximity, category: threat, severity: minor, source: t, scope: any, a: [投诉], b: [上门], within_seconds: 5}
+  - {id: RX, type: regex, category: pressure, severity: minor, source: t, patterns: ['必须[^|]{0,4}还清'], exclude_patterns: ['不是必须[^|]{0,4}还清']}
+  - {id: HAS-REC, type: phrases, category: info, severity: info, report: false, phrases: [录音]}
+  - {id: NO-REC, type: not, category: missing_self_identification, severity: critical, source: t, rule: HAS-REC}
+"""
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pack") / "types_test.yaml"
+    path.write_text(PACK, encoding="utf-8")
+    return load_pack(path)
+
+
+def _score(pack, *turns, options=None):
+    segments, clock = [], 0.0
+    for i, turn in enumerate(turns):
+        speaker, text = turn.split(": ", 1)
+        segments.append(Segment(i, clock, clock + 3.0, speaker, text))
+        clock += 3.5
+    call = Call(call_id="t", agency="a", agent_id="x", account_id="A",
+                started_at=datetime(2026, 11, 3, 10, tzinfo=timezone(timedelta(hours=8))))
+    return score_call(call, Transcript(tuple(segments), "zh", clock), pack, options=options)
+
+
+def _fired(result):
+    return {f.rule_id for f in result.findings}
+
+
+@pytest.mark.parametrize("turns,expected", [
+    (["agent: 找你老板去你单位，通话有录音"], True),          # synonym group 领导/老板 + 单位
+    (["agent: 找你领导去你公司，通话有录音"], True),          # pack synonym 单位 → 公司
+    (["agent: 找你领导，通话有录音", "agent: 去你单位"], False),  # all: within one segment by default
+    (["customer: 找你领导去你单位，通话有录音"], False),        # wrong speaker
+])
+def test_all_mode_with_synonyms(pack, turns, expected):
+    assert ("ALL" in _fired(_score(pack, *turns))) is expected
+
+
+def test_n_of_within_call_and_none_mode(pack):
+    assert "NOF" in _fired(_score(pack, "agent: 我们会上门", "agent: 也会找你家人，本通话有录音"))
+    assert "NOF" not in _fired(_score(pack, "agent: 我们会上门，通话录音"))
+    assert "NONE" in _fired(_score(pack, "agent: 你好"))
+    assert "NONE" not in _fired(_score(pack, "agent: 本次通话有录音"))
+
+
+def test_proximity_in_characters_and_negation(pack):
+    assert "NEAR" in _fired(_score(pack, "agent: 你不还我们就上门，有录音"))
+    assert "NEAR" not in _fired(_score(pack, "agent: 你不还的话我们这边可能会考虑安排上门，有录音"))  # 13 chars apart
+    assert "NEAR" not in _fired(_score(pack, "agent: 你不还，我们也不会上门，有录音"))  # 上门 negated
+    assert "NEAR" not in _fired(_score(pack, "agent: 你不还", "agent: 我们上门，有录音"))  # other segment
+
+
+def test_proximity_in_seconds_across_speakers(pack):
+    assert "SOON" in _fired(_score(pack, "customer: 我要投诉", "agent: 那我们就上门，有录音"))
+    assert "SOON" not in _fired(_score(pack, "customer: 我要投诉", "agent: 好的，有录音", "agent: 嗯", "agent: 上门"))
+
+
+def test_regex_exclusion_and_numbers(pack):
+    assert "RX" in _fired(_score(pack, "agent: 一万二千元必须全部还清，录音"))
+    assert "RX" not in _fired(_score(pack, "agent: 这个不是必须全部还清的，录音"))
+
+
+def test_not_rule_and_unknown_speaker_counts_for_agent_scope(pack):
+    assert "NO-REC" in _fired(_score(pack, "agent: 你好"))
+    assert "NO-REC" not in _fired(_score(pack, "unknown: 本通话有录音"))
+    assert "NEAR" in _fired(_score(pack, "unknown: 你不还我们就上门，录音"))  # mono recording: still found
+
+
+def test_scorecard_deducts_each_rule_once_and_flags(pack):
+    minor_twice = _score(pack, "agent: 一万二千元必须全部还清，录音", "agent: 必须马上还清")
+    assert [f.rule_id for f in minor_twice.findings].count("RX") == 2
+    assert minor_twice.score == 95 and not minor_twice.flagged  # one deduction per rule; pack threshold 90
+    assert minor_twice.review_priority == 10  # but both findings raise the review priority
+    assert _score(pack, "agent: 必须马上还清，录音", options=ScoringOptions(flag_threshold=96)).flagged
+    major = _score(pack, "agent: 你不还我们就上门，录音")
+    assert major.score == 75 and major.flagged and not major.fatal
+    fatal = _score(pack, "agent: 你好")
+    assert fatal.fatal and fatal.flagged and fatal.score == 0
+    assert all(f.pack == "types_test" and f.pack_version == pack.version for f in fatal.findings)
+    assert fatal.pack == "types_test" and fatal.pack_version == pack.version

@@ -1,0 +1,57 @@
+"""asr.textnorm: normalised text for matching, and spans mapped back to the original text."""
+
+from __future__ import annotations
+
+import pytest
+
+from asr.textnorm import normalize, normalize_for_matching, normalize_lines
+
+CASES = [
+    # (original, language, normalised)
+    ("欠款一万二千元", "zh", "欠款12000元"),
+    ("欠款12,000元", "zh", "欠款12000元"),
+    ("欠款1万2千元", "zh", "欠款12000元"),
+    ("工号四七一二", "zh", "工号4712"),
+    ("工号零三八五", "zh", "工号0385"),  # digit-by-digit keeps the leading zero
+    ("打一二三七八投诉", "zh", "打12378投诉"),
+    ("一万零八百二十元", "zh", "10820元"),
+    ("两万一千六百多块", "zh", "21600多块"),
+    ("1.5万", "zh", "15000"),
+    ("千万别这样", "zh", "千万别这样"),  # not a number: left alone
+    ("為什麼不還錢？會起訴您", "zh", "为什么不还钱|会起诉您"),
+    ("ＡＢＣ１２３ 今天　晚上", "zh", "abc123今天晚上"),
+    ("尾号8803，200元", "zh", "尾号8803|200元"),  # a Chinese comma is a clause break, not a thousands separator
+    ("This is an attempt to collect a debt.  Pay 1,234.50", "en", "this is an attempt to collect a debt| pay 1234.50"),
+]
+
+
+@pytest.mark.parametrize("original,language,expected", CASES)
+def test_normalised_text(original, language, expected):
+    assert normalize_for_matching(original, language) == expected
+    assert normalize(original, language).text == expected
+
+
+@pytest.mark.parametrize("original,language,expected", CASES)
+def test_every_normalised_character_maps_into_the_original(original, language, expected):
+    normalised = normalize(original, language)
+    assert len(normalised.starts) == len(normalised.text) == len(normalised.ends)
+    for start, end in zip(normalised.starts, normalised.ends):
+        assert 0 <= start < end <= len(original)
+
+
+def test_spans_come_back_in_the_original_text():
+    normalised = normalize("好的，欠款一萬二千元，工号四七一二。")
+    at = normalised.text.index("12000")
+    assert normalised.original_text(at, at + 5) == "一萬二千"
+    at = normalised.text.index("工号4712")
+    assert normalised.original_text(at, at + 6) == "工号四七一二"
+
+
+def test_phrase_and_text_meet_whichever_way_numbers_are_written():
+    assert normalize_for_matching("一万二千") in normalize_for_matching("欠了12000块")
+    assert normalize_for_matching("12000") in normalize_for_matching("欠了一万二千块")
+
+
+def test_normalize_lines_equals_line_by_line():
+    lines = ["喂，您好", "欠款一萬二千元", "工号四七一二", "", "ok, 12,000 dollars"]
+    assert normalize_lines(lines) == [normalize_for_matching(line) for line in lines]
