@@ -24,6 +24,9 @@ MIN_SILENCE_S = 0.5  # shorter gaps are not reported as silence spans
 LOUD_MARGIN_DB = 6.0  # loud span: speech this far above the channel's median speech level
 MIN_LOUD_S = 0.3
 PITCH_FMIN_HZ, PITCH_FMAX_HZ = 60.0, 400.0
+PITCH_SAMPLE_RATE = 8000
+PITCH_DECIMATION = TARGET_SAMPLE_RATE // PITCH_SAMPLE_RATE
+PITCH_FRAME, PITCH_HOP = 512, 80  # 64 ms window (a 60 Hz period fits 3.8 times), 10 ms hop at 8 kHz
 NO_SPEECH_DBFS = -120.0  # reported level of a channel without speech
 
 
@@ -78,15 +81,25 @@ def speech_mask(levels_db: np.ndarray) -> np.ndarray:
     return levels_db > threshold
 
 
-def _pitch(samples: np.ndarray, voiced: np.ndarray) -> tuple[float | None, float | None]:
-    import librosa
+def _pitch(samples: np.ndarray, speech_spans: tuple[Span, ...]) -> tuple[float | None, float | None]:
+    """Median and spread of F0 over the speech spans only, tracked on audio decimated to 8 kHz.
 
-    if voiced.sum() < 10:
+    Silence frames are dropped anyway, and a 60-400 Hz pitch needs no more than 8 kHz (call audio is recorded
+    at 8 kHz): yin on the speech alone at half the rate costs about a quarter of yin over the whole channel.
+    """
+    import librosa
+    import soxr
+
+    pieces = [samples[int(span.start * TARGET_SAMPLE_RATE):int(span.end * TARGET_SAMPLE_RATE)]
+              for span in speech_spans]
+    pieces = [piece for piece in pieces if len(piece) >= PITCH_FRAME * PITCH_DECIMATION]
+    if not pieces:
         return None, None
-    f0 = librosa.yin(samples, fmin=PITCH_FMIN_HZ, fmax=PITCH_FMAX_HZ, sr=TARGET_SAMPLE_RATE,
-                     frame_length=1024, hop_length=HOP, center=True)
-    n = min(len(f0), len(voiced))
-    f0 = f0[:n][voiced[:n]]
+    f0 = np.concatenate([
+        librosa.yin(soxr.resample(piece, TARGET_SAMPLE_RATE, PITCH_SAMPLE_RATE), fmin=PITCH_FMIN_HZ,
+                    fmax=PITCH_FMAX_HZ, sr=PITCH_SAMPLE_RATE, frame_length=PITCH_FRAME, hop_length=PITCH_HOP,
+                    center=False)
+        for piece in pieces])
     # yin answers every frame; values pinned at the search limits are unvoiced frames, not pitch
     f0 = f0[(f0 > PITCH_FMIN_HZ * 1.05) & (f0 < PITCH_FMAX_HZ * 0.95)]
     if len(f0) < 10:
@@ -125,7 +138,7 @@ def channel_features(samples: np.ndarray, speaker: str) -> ChannelFeatures:
     mean_level = float(np.mean(speech_levels))
     # the median is the speaker's usual level: shouting, however long, does not raise its own reference
     loud = voiced & (levels > float(np.median(speech_levels)) + LOUD_MARGIN_DB)
-    pitch_mean, pitch_std = _pitch(samples, voiced)
+    pitch_mean, pitch_std = _pitch(samples, spans)
     return ChannelFeatures(
         speaker=speaker,
         speech_spans=spans,

@@ -165,9 +165,12 @@ def main() -> None:
     print(f"| raw faster-whisper (per channel) | {raw_s:.1f} | {audio_s / raw_s:.1f} | 1.00 |")
     print(f"| nightly_qc flow (whole run) | {ours_s:.1f} | {audio_s / ours_s:.1f} | {ours_s / raw_s:.2f} |")
     print(f"target ≤ 1.10×: {'met' if ours_s / raw_s <= 1.10 else 'NOT met'}")
-    print(f"of the flow's {ours_s:.1f} s: asr.transcribe_audio (decode, VAD, Whisper per channel, guards, acoustic "
-          f"features) {asr_s:.1f} s = {asr_s / raw_s:.2f}× raw; everything else (ingest, S3, Prefect, DB, scoring, "
-          f"report) {ours_s - asr_s:.1f} s")
+    if args.concurrency == 1 and args.runner == "threads":
+        print(f"of the flow's {ours_s:.1f} s: asr.transcribe_audio (decode, VAD, Whisper per channel, guards, "
+              f"acoustic features) {asr_s:.1f} s = {asr_s / raw_s:.2f}× raw; everything else (ingest, S3, Prefect, "
+              f"DB, scoring, report) {ours_s - asr_s:.1f} s")
+    else:
+        print(f"asr.transcribe_audio busy time summed over parallel tasks: {asr_s:.1f} s")
 
 
 if __name__ == "__main__":

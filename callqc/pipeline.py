@@ -2,9 +2,9 @@
 
 A recording (one object version: bucket, key, etag, registered by ingest) goes through:
 
-    find_pending ─► fetch_audio ─► transcribe_recording ─► save_transcript ─► score_recording ─► save_score
-                         (S3)          (asr/)                  (DB)             (qc/)            (DB)
-    any stage failing ─► record_failure (status "failed" + reason)
+    find_backlog ─► fetch_audio ─► transcribe_recording ─► save_transcript ─► score_recording ─► save_score
+        (DB)           (S3)            (asr/)                  (DB)            (qc/)            (DB)
+    any stage failing ─► record_failure (status "failed" + a reason that starts with its kind)
 
 Every stage that writes is idempotent: the unique keys of the database (a transcript per recording and model,
 a score per recording and rule-pack version) decide whether there is work left, so a re-run after a crash or
@@ -18,7 +18,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -27,22 +27,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from callqc.db import session_scope
 from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
 from callqc.settings import Settings
-from qc.domain import (
-    AcousticFeatures,
-    CallAttempt,
-    CallScore,
-    Call,
-    ChannelFeatures,
-    Span,
-    Transcript,
-)
+from qc.domain import AcousticFeatures, Call, CallAttempt, CallScore, ChannelFeatures, Span, Transcript
 
 # Recording.status values this module sets (ingest sets "registered" and "rejected").
 TRANSCRIBED, SCORED, FAILED = "transcribed", "scored", "failed"
 
-# A failure reason starts with its kind. "audio" failures depend only on the object's bytes, so they are not
-# retried for the same etag (a new upload gets a new etag and a new recording row); every other kind
-# (storage, database, error) is transient and the next run tries the recording again.
+# A failure reason starts with its kind. "audio" and "changed" failures depend only on the object's bytes, so
+# they are not retried for the same etag (a new upload gets a new etag and a new recording row); the other
+# kinds (storage, database, error) may pass next time, and the next run tries the recording again.
 PERMANENT_FAILURE_KINDS = ("audio", "changed")
 
 HISTORY_LOOKBACK = timedelta(days=31)  # frequency rules look back at most a month (7-in-7, daily limits)
@@ -64,6 +56,7 @@ class WorkItem:
     duration_s: float
     channel_map: dict[str, str]
     transcript_id: int | None = None  # set when an earlier run already stored the transcript
+    agency: str = ""  # its agency code: selects the transcription language and the rule pack
 
 
 @dataclass(frozen=True)
@@ -108,11 +101,13 @@ def failure_kind(reason: str | None) -> str:
 
 def find_backlog(factory: sessionmaker[Session], bucket: str, days: Iterable[date],
                  agencies: Iterable[str] | None, backend: str, model: str, pack: str | None,
-                 pack_version: str | None) -> Backlog:
+                 pack_version: str | None, agency_packs: Mapping[str, tuple[str, str]] | None = None) -> Backlog:
     """The newest version of every recording of the days, split into pending / done / failed / rejected.
 
-    Done means scored with this rule-pack version (with pack None, while no scoring stage is installed:
-    transcribed with this model)."""
+    Done means scored with its rule-pack version: `agency_packs[agency]` = (pack, version) for agencies with
+    their own pack, else (pack, pack_version). With pack None (no scoring stage installed): transcribed with
+    this model."""
+    agency_packs = agency_packs or {}
     days = list(days)
     with session_scope(factory) as session:
         newest_version = (
@@ -129,11 +124,12 @@ def find_backlog(factory: sessionmaker[Session], bucket: str, days: Iterable[dat
             .order_by(Recording.key)
         ).all()
         ids = [r.id for r in recordings]
-        scored = set(session.scalars(
-            select(CallScoreRow.recording_id).where(
-                CallScoreRow.recording_id.in_(ids), CallScoreRow.pack == pack,
-                CallScoreRow.pack_version == pack_version)
-        )) if ids else set()
+        scored_with = set(session.execute(
+            select(CallScoreRow.recording_id, CallScoreRow.pack, CallScoreRow.pack_version)
+            .where(CallScoreRow.recording_id.in_(ids))
+        ).tuples()) if ids else set()
+        scored = {r.id for r in recordings
+                  if (r.id, *agency_packs.get(r.agency or "", (pack, pack_version))) in scored_with}
         transcribed = dict(session.execute(
             select(TranscriptRow.recording_id, TranscriptRow.id).where(
                 TranscriptRow.recording_id.in_(ids), TranscriptRow.backend == backend,
@@ -152,7 +148,8 @@ def find_backlog(factory: sessionmaker[Session], bucket: str, days: Iterable[dat
                 pending.append(WorkItem(
                     recording_id=recording.id, bucket=recording.bucket, key=recording.key, etag=recording.etag,
                     call_id=recording.call_id or recording.key, duration_s=float(recording.duration_s or 0.0),
-                    channel_map=dict(recording.channel_map or {}), transcript_id=transcribed.get(recording.id)))
+                    channel_map=dict(recording.channel_map or {}), transcript_id=transcribed.get(recording.id),
+                    agency=recording.agency or ""))
     return Backlog(tuple(pending), done, tuple(failed_before), tuple(rejected))
 
 
@@ -184,7 +181,7 @@ def transcribe_recording(settings: Settings, item: WorkItem, audio: bytes) -> Tr
     """asr/ on the recording's bytes with its channel map (per-channel Whisper + acoustic features)."""
     from asr.transcribe import TranscribeOptions, transcribe_audio
 
-    options = TranscribeOptions.from_settings(settings.asr)
+    options = TranscribeOptions.from_settings(settings.asr, language=settings.language_for(item.agency))
     started = time.perf_counter()
     result = transcribe_audio(audio, options, channel_map=item.channel_map or None, name=item.key)
     return TranscribedAudio(result.transcript, result.features, time.perf_counter() - started,
@@ -353,15 +350,16 @@ def _outcome(recording: Recording, row: CallScoreRow) -> ScoreOutcome:
 
 
 def score_outcomes(factory: sessionmaker[Session], recording_ids: Iterable[int], pack: str,
-                   pack_version: str) -> list[ScoreOutcome]:
-    """The stored scores of these recordings for this rule-pack version, ordered by key."""
+                   pack_version: str, agency_packs: Mapping[str, tuple[str, str]] | None = None) -> list[ScoreOutcome]:
+    """The stored scores of these recordings for their rule-pack version (see find_backlog), ordered by key."""
+    agency_packs = agency_packs or {}
     with session_scope(factory) as session:
         rows = session.execute(
             select(Recording, CallScoreRow).join(CallScoreRow, CallScoreRow.recording_id == Recording.id)
-            .where(Recording.id.in_(list(recording_ids)), CallScoreRow.pack == pack,
-                   CallScoreRow.pack_version == pack_version)
+            .where(Recording.id.in_(list(recording_ids)))
             .order_by(Recording.key)).all()
-        return [_outcome(recording, score) for recording, score in rows]
+        return [_outcome(recording, score) for recording, score in rows
+                if (score.pack, score.pack_version) == agency_packs.get(recording.agency or "", (pack, pack_version))]
 
 
 # ---- failures --------------------------------------------------------------------------------------

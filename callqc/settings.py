@@ -81,6 +81,8 @@ ChannelRole = Literal["agent", "customer", "unknown"]
 class AgencySettings(_Strict):
     name: str
     channel_map: dict[Literal["left", "right"], ChannelRole] = {"left": "agent", "right": "customer"}
+    language: str | None = None  # the calls' language when it differs from asr.language (e.g. en)
+    rule_pack: str | None = None  # the pack its calls are scored with when it differs from qc.rule_pack
 
 
 class PrefectSettings(_Strict):
@@ -127,6 +129,16 @@ class Settings(_Strict):
 
                 url = f"{scheme}://{credentials}:{quote(password, safe='')}@{host}"
         return url
+
+    def language_for(self, agency: str) -> str | None:
+        """The transcription language of an agency's calls (its own setting, else asr.language)."""
+        configured = self.agencies.get(agency)
+        return configured.language if configured and configured.language else self.asr.language
+
+    def rule_pack_for(self, agency: str) -> str:
+        """The rule pack an agency's calls are scored with (its own setting, else qc.rule_pack)."""
+        configured = self.agencies.get(agency)
+        return configured.rule_pack if configured and configured.rule_pack else self.qc.rule_pack
 
     def agency_code(self, code_or_name: str) -> str | None:
         """The configured agency code for a code or display name, or None if unknown."""

@@ -35,7 +35,9 @@ from callqc.settings import Settings, load_settings
 from flows.runners import dask_task_runner
 
 TRANSCRIBE_TAG = "callqc-transcribe"
-REPORT_WINDOW = timedelta(days=28)  # the attribution report covers the four weeks up to the last day run
+# the attribution report covers the twelve weeks up to the last day run: the p-chart warnings need at
+# least four earlier weeks as a baseline before they can judge a week
+REPORT_WINDOW = timedelta(weeks=12)
 
 # Transient S3 / database faults: 3 retries after 2, 4 and 8 seconds (a restarting server, a busy database).
 RETRY = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.2)
@@ -63,6 +65,16 @@ def _rule_pack(name: str):
     return load_pack(name)
 
 
+def _agency_packs(settings: Settings) -> dict[str, tuple[str, str]]:
+    """(pack, version) of the agencies scored with their own pack instead of qc.rule_pack."""
+    packs = {}
+    for code in settings.agencies:
+        if settings.rule_pack_for(code) != settings.qc.rule_pack:
+            pack = _rule_pack(settings.rule_pack_for(code))
+            packs[code] = (pack.name, pack.version)
+    return packs
+
+
 def _store(settings: Settings):
     from callqc.storage import RecordingStore
 
@@ -73,7 +85,8 @@ def transcript_cache_key(_context, parameters) -> str:
     """(bucket, key, etag, backend, model): the same object version with the same model is never redone."""
     item: WorkItem = parameters["item"]
     asr = parameters["settings"].asr
-    identity = "\x1f".join((item.bucket, item.key, item.etag, asr.backend, asr.model, asr.language or ""))
+    language = parameters["settings"].language_for(item.agency) or ""
+    identity = "\x1f".join((item.bucket, item.key, item.etag, asr.backend, asr.model, language))
     return "transcript-" + hashlib.sha256(identity.encode()).hexdigest()
 
 
@@ -114,7 +127,7 @@ def find_backlog(settings: Settings, days: list[date], agencies: list[str] | Non
     pack = _rule_pack(settings.qc.rule_pack) if scoring else None
     return pipeline.find_backlog(_sessions(settings.database_url), settings.storage.bucket, days, agencies,
                                  settings.asr.backend, settings.asr.model, pack and pack.name,
-                                 pack and pack.version)
+                                 pack and pack.version, _agency_packs(settings) if scoring else None)
 
 
 @task(name="fetch-audio", task_run_name="fetch-{item.call_id}", cache_policy=NO_CACHE, **RETRY,
@@ -144,7 +157,7 @@ def score(settings: Settings, item: WorkItem, transcript_id: int, run_id: int) -
     sessions = _sessions(settings.database_url)
     transcript, features = pipeline.load_transcript(sessions, transcript_id)
     call = pipeline.load_call(sessions, item.recording_id)
-    scored = pipeline.score_recording(call, transcript, features, _rule_pack(settings.qc.rule_pack),
+    scored = pipeline.score_recording(call, transcript, features, _rule_pack(settings.rule_pack_for(call.agency)),
                                       history=pipeline.load_history(sessions, call),
                                       scorer=_model_scorer(settings)[0],
                                       options=ScoringOptions.from_settings(settings))
@@ -169,7 +182,8 @@ def _model_scorer(settings: Settings):
 @task(name="load-outcomes", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def load_outcomes(settings: Settings, recording_ids: list[int]) -> list[ScoreOutcome]:
     pack = _rule_pack(settings.qc.rule_pack)
-    return pipeline.score_outcomes(_sessions(settings.database_url), recording_ids, pack.name, pack.version)
+    return pipeline.score_outcomes(_sessions(settings.database_url), recording_ids, pack.name, pack.version,
+                                   _agency_packs(settings))
 
 
 @task(name="record-failures", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)

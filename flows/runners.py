@@ -41,7 +41,7 @@ def dask_task_runner(prefect_settings: PrefectSettings, n_workers: int | None = 
             "n_workers": n_workers or prefect_settings.transcribe_concurrency,
             "threads_per_worker": 1,
             "processes": True,
-            "dashboard_address": None,  # no web dashboard port opened by a nightly job
+            "dashboard_address": "127.0.0.1:0",  # the scheduler's web endpoint: local only, no fixed port
         },
     )
 

@@ -236,3 +236,34 @@ def test_ct2_reader_returns_typed_tensors_and_aliases():
     _, key_bias, _ = np.split(variables["encoder/layer_0/self_attention/linear_0/bias"], 3)
     assert not np.any(key_bias)  # the fused key bias is all zero: dropping it is lossless
     assert struct.unpack("<I", resolve_model("tiny.en").ct2_file("model.bin")[:4])[0] >= 5
+
+
+def _piece(index, start, end, speaker, text, logprob=-0.2):
+    from qc.domain import Segment
+
+    return Segment(id=index, start=start, end=end, speaker=speaker, text=text, avg_logprob=logprob,
+                   no_speech_prob=0.01, compression_ratio=1.2)
+
+
+def test_pieces_of_one_turn_are_merged_and_other_speakers_keep_turns_apart():
+    from asr.transcribe import merge_turns
+
+    pieces = [_piece(0, 0.5, 2.0, "agent", "This is an attempt"), _piece(1, 2.6, 4.0, "agent", "to collect a debt."),
+              _piece(2, 4.5, 6.0, "customer", "Okay."), _piece(3, 6.4, 8.0, "agent", "Thanks.", logprob=-0.8),
+              _piece(4, 12.0, 13.0, "agent", "Goodbye.")]
+    turns = merge_turns(pieces, max_gap_s=1.0, max_turn_s=30.0, language="en")
+    assert [(t.speaker, t.text) for t in turns] == [
+        ("agent", "This is an attempt to collect a debt."), ("customer", "Okay."), ("agent", "Thanks."),
+        ("agent", "Goodbye.")]  # a 4 s pause starts a new turn
+    assert [t.id for t in turns] == [0, 1, 2, 3] and (turns[0].start, turns[0].end) == (0.5, 4.0)
+    assert turns[0].avg_logprob == -0.2
+
+
+def test_chinese_pieces_are_joined_with_a_clause_break_and_long_turns_are_capped():
+    from asr.transcribe import merge_turns
+
+    pieces = [_piece(0, 0.0, 3.0, "agent", "我们不会"), _piece(1, 3.5, 6.0, "agent", "起诉您。"),
+              _piece(2, 6.2, 9.0, "agent", "请按时还款")]
+    assert merge_turns(pieces, 1.0, 30.0, "zh")[0].text == "我们不会，起诉您。请按时还款"
+    assert len(merge_turns(pieces, 1.0, 6.5, "zh")) == 2  # 0–6 s is one turn; the next piece would pass 6.5 s
+    assert len(merge_turns(pieces, 0.0, 30.0, "zh")) == 3  # merging switched off

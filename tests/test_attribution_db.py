@@ -97,3 +97,15 @@ def test_rectification_updates_are_validated(db_session_factory):
         assert item.status == "closed" and item.closed_at is not None
         with pytest.raises(RectificationError, match="not found"):
             update_item(session, 99999, status="open")
+
+
+def test_a_period_without_calls_gives_an_empty_result_not_an_error(sqlite_url, tmp_path):
+    from callqc.db import make_engine, session_factory
+    from qc.attribution import markdown_summary
+    from qc.reports import render_report
+
+    result = refresh_attribution(session_factory(make_engine(sqlite_url)), date(2026, 1, 1), date(2026, 3, 1))
+    assert result.model.n_calls == 0 and result.model.terms.empty
+    assert "无显著根因" in markdown_summary(result)
+    paths = render_report(result, tmp_path)
+    assert paths.html.exists() and paths.xlsx.exists()

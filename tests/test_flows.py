@@ -98,7 +98,7 @@ def labelled_turn(call_id: str, turn: int) -> tuple[float, float]:
 # ---- one sequential run over the 8 labelled calls, shared by several tests ---------------------------
 
 @pytest.fixture(scope="session")
-def labelled_run(s3_settings, prefect_api, tmp_path_factory):
+def labelled_run(s3_settings, prefect_api, tmp_path_factory):  # noqa: F811 - the fixture, imported above
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows.nightly import nightly_qc
@@ -214,8 +214,7 @@ def test_failed_transcription_is_recorded_and_the_rest_complete(bucket_settings,
     assert (len(again.processed), again.skipped) == (0, 1)
 
 
-def test_s3_outage_is_retried_then_recorded_and_the_next_run_completes(s3_settings, prefect_api, tmp_path,
-                                                                       monkeypatch):
+def test_s3_outage_is_retried_then_recorded_and_the_next_run_completes(s3_settings, tmp_path, monkeypatch):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
 
@@ -257,15 +256,16 @@ def test_s3_outage_is_retried_then_recorded_and_the_next_run_completes(s3_settin
 
 # ---- kill and resume -----------------------------------------------------------------------------
 
-def _scored_count(database_url: str) -> int:
+def _row_counts(database_url: str) -> tuple[int, int]:
+    """(transcripts, scores) stored so far; (0, 0) while the database is busy being created."""
     from callqc.db import session_scope
-    from callqc.db.models import CallScoreRow
+    from callqc.db.models import CallScoreRow, TranscriptRow
 
     try:
         with session_scope(_sessions(database_url)) as session:
-            return session.scalar(select(func.count()).select_from(CallScoreRow))
+            return tuple(session.scalar(select(func.count()).select_from(m)) for m in (TranscriptRow, CallScoreRow))
     except Exception:  # noqa: BLE001 - the database is being written by the run we watch
-        return 0
+        return 0, 0
 
 
 def test_killed_run_resumes_and_completes_every_recording_exactly_once(bucket_settings, store, sqlite_url,
@@ -283,21 +283,25 @@ def test_killed_run_resumes_and_completes_every_recording_exactly_once(bucket_se
                            start_new_session=True)
     try:
         deadline = time.monotonic() + 300
-        while _scored_count(settings.database_url) < 1:
+        while _row_counts(settings.database_url)[0] < 1:  # kill once the first transcript is stored
             assert run.poll() is None, (tmp_path / "nightly.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the run scored nothing in 300 s"
-            time.sleep(0.2)
+            assert time.monotonic() < deadline, "the run stored no transcript in 300 s"
+            time.sleep(0.1)
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)  # the whole group: the run and its temporary Prefect server
         run.wait()
         log.close()
-    scored_before_kill = _scored_count(settings.database_url)
-    assert 1 <= scored_before_kill < len(keys), "the kill must land mid-way"
+    transcribed_before_kill, scored_before_kill = _row_counts(settings.database_url)
+    assert 1 <= transcribed_before_kill and scored_before_kill < len(keys), "the kill must land mid-way"
+    kept = {call_id: r.segments for call_id, r in stored_results(settings.database_url).items() if r.segments}
 
     summary = thread_flow()(day=RUN_DAY, settings=settings)
-    assert len(summary.processed) + summary.skipped == len(keys) and summary.skipped >= scored_before_kill
+    assert len(summary.processed) + summary.skipped == len(keys) and summary.skipped == scored_before_kill
+    assert summary.transcribed == len(keys) - transcribed_before_kill  # stored transcripts are reused
     assert summary.failed == ()
+    after = stored_results(settings.database_url)
+    assert all(after[call_id].segments == segments for call_id, segments in kept.items())
     from callqc.db import session_scope
     from callqc.db.models import CallScoreRow, Recording, TranscriptRow
 

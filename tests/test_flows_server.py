@@ -64,8 +64,7 @@ def prefect_server(tmp_path):
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api_url,
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2", "PREFECT_WORKER_QUERY_SECONDS": "2",
-           "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "", "PYTHONPATH": str(REPO_ROOT)}
-    env.pop("PREFECT_FLOWS_HEARTBEAT_FREQUENCY")
+           "PYTHONPATH": str(REPO_ROOT)}
     log = open(tmp_path / "prefect-server.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -120,6 +120,28 @@ def test_backlog_splits_the_day_into_pending_done_failed_and_rejected(db_session
     assert new_pack.already_done == 0 and len(new_pack.pending) == 5  # a new pack version rescores
 
 
+def test_an_agency_with_its_own_rule_pack_is_done_only_when_scored_with_that_pack(db_session_factory):
+    with session_scope(db_session_factory) as session:
+        us_item = _item(_recording(session, "acme-recovery/2026-11-20/us1.flac"))
+        cn_item = _item(_recording(session, "hengxin/2026-11-20/cn1.flac"))
+    for item, pack in ((us_item, "us_fdcpa"), (cn_item, "cn_collection")):
+        transcript_id = pipeline.save_transcript(db_session_factory, item, TRANSCRIBED, None)
+        score = CallScore(score=100.0, flagged=False, fatal=False, findings=(), pack=pack, pack_version="1")
+        pipeline.save_score(db_session_factory, item, transcript_id, pipeline.ScoredCall(score), None)
+    agency_packs = {"acme-recovery": ("us_fdcpa", "1")}
+
+    backlog = pipeline.find_backlog(db_session_factory, "recordings", [DAY], None, "faster-whisper", "base",
+                                    "cn_collection", "1", agency_packs)
+    assert backlog.already_done == 2 and backlog.pending == ()
+    us_pack_changed = pipeline.find_backlog(db_session_factory, "recordings", [DAY], None, "faster-whisper",
+                                            "base", "cn_collection", "1", {"acme-recovery": ("us_fdcpa", "2")})
+    assert [item.key for item in us_pack_changed.pending] == ["acme-recovery/2026-11-20/us1.flac"]
+    assert us_pack_changed.pending[0].agency == "acme-recovery"
+    outcomes = pipeline.score_outcomes(db_session_factory, [us_item.recording_id, cn_item.recording_id],
+                                       "cn_collection", "1", agency_packs)
+    assert len(outcomes) == 2
+
+
 def test_history_is_the_accounts_other_calls_of_the_month_before(db_session_factory):
     with session_scope(db_session_factory) as session:
         this = _recording(session, "hengxin/2026-11-20/now.flac", started=datetime(2026, 11, 20, 10, tzinfo=CST))

@@ -128,3 +128,11 @@ def test_without_s3_keys_in_the_environment_the_error_says_what_to_set(tmp_path,
     assert s3_credentials(embedded) == created
     assert not any(created.secret_key in p.read_text(errors="ignore")
                    for p in Path(DEFAULT_SETTINGS_FILE).parent.rglob("*.yaml"))
+
+
+def test_an_agency_can_have_its_own_language_and_rule_pack():
+    settings = load_settings(environ={})
+    assert settings.language_for("acme-recovery") == "en" and settings.rule_pack_for("acme-recovery") == "us_fdcpa"
+    assert settings.language_for("hengxin") == settings.asr.language == "zh"
+    assert settings.rule_pack_for("hengxin") == settings.qc.rule_pack == "cn_collection"
+    assert settings.rule_pack_for("not-configured") == "cn_collection"

@@ -7,7 +7,9 @@ prefect-home), which starts with the run and stops with it. With PREFECT_API_URL
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Iterator
 
 import typer
 
@@ -31,12 +33,42 @@ def _parse_day(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
 
 
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """The Prefect API for this command: PREFECT_API_URL when set, else Prefect's temporary local server (SQLite
+    in PREFECT_HOME), started here and stopped on the way out. Its URL is exported so that Dask worker
+    processes report to this server too (left alone, each would start a temporary server of its own)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield PREFECT_API_URL.value()
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=120)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        # send the run's last logs and events while the server is still there, then stop it
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
 def _run_nightly(settings, day: date | None, end_day: date | None, agencies: list[str] | None, runner: str):
     from flows.nightly import nightly_qc
     from flows.runners import task_runner
 
-    return nightly_qc.with_options(task_runner=task_runner(settings.prefect, runner))(
-        day=day, end_day=end_day, agencies=agencies)
+    with prefect_api():
+        return nightly_qc.with_options(task_runner=task_runner(settings.prefect, runner))(
+            day=day, end_day=end_day, agencies=agencies)
 
 
 def _print_summary(summary) -> None:

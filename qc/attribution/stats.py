@@ -141,6 +141,12 @@ def fit_complaint_model(calls: pd.DataFrame, factors: tuple[str, ...], min_calls
 
     design, meta = _design(calls, factors, min_calls)
     y = calls["complained"].to_numpy(dtype=float)
+    if len(calls) == 0 or y.sum() == 0 or y.sum() == len(y):  # nothing to explain: no model, no excess
+        empty_terms = pd.DataFrame(columns=["factor", "level", "reference", "kind", "coef", "odds_ratio", "or_low",
+                                            "or_high", "p_value", "calls", "complaints", "excess", "share"])
+        return ModelFit(terms=empty_terms, factors=pd.DataFrame(columns=["factor", "excess", "share"]),
+                        n_calls=len(calls), n_complained=int(y.sum()), converged=False,
+                        method="not fitted: the period has no calls, or no variation in complaints")
     patterns, inverse = _covariate_patterns(design.to_numpy(dtype=np.uint8))
     trials = np.bincount(inverse, minlength=len(patterns)).astype(float)
     events = np.bincount(inverse, weights=y, minlength=len(patterns))
