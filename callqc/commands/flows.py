@@ -168,6 +168,7 @@ def demo(
         console.print(f"sample calls in s3://{store.bucket}/ at {store.endpoint}: "
                       f"{sum(1 for u in uploaded if not u.key.endswith('.json'))} recordings for {day}")
         db.upgrade(settings.database_url)
+        _ensure_promoted_models(console, settings, store)
         console.print("running the nightly flow through Prefect's temporary local server "
                       f"(home {os.environ['PREFECT_HOME']}); progress follows …")
         summary = _run_nightly(settings, day, None, None, runner)
@@ -178,14 +179,32 @@ def demo(
             seaweed.stop(settings)
 
 
+def _ensure_promoted_models(console, settings, store) -> None:
+    """Demo only: train and promote the seed-corpus models once, so the run scores with rules and models."""
+    from callqc import db
+    from callqc.commands.models import train_models
+    from qc.models.registry import promote, promoted_model
+
+    sessions = db.session_factory(db.make_engine(settings.database_url))
+    missing = tuple(kind for kind in ("violation", "emotion") if promoted_model(sessions, kind) is None)
+    if not missing:
+        return
+    with console.status(f"training the seed-corpus models ({', '.join(missing)}) …"):
+        records = train_models(sessions, store, kinds=missing, echo=lambda _text: None)
+    for record in records:
+        promote(sessions, record.version)
+        console.print(f"trained and promoted {record.version} (holdout macro-F1 {record.macro_f1:.3f})")
+
+
 def _print_next_steps(console, settings, summary, storage_stopped: bool) -> None:
     url = f"http://{settings.web.host}:{settings.web.port}/"
     report = summary.report_html or "(no report: see the notes above)"
     console.print(f"[bold]Report:[/bold] {report}" + (f" and {summary.report_xlsx}" if summary.report_xlsx else ""))
     console.print(f"[bold]Database:[/bold] {settings.database_url}")
-    steps = ["callqc users add reviewer1 --role reviewer    # asks for a password (or CALLQC_NEW_USER_PASSWORD)"]
+    steps = [". .venv/bin/activate                             # the callqc command lives in the project's venv",
+             "callqc users add reviewer1 --role reviewer    # asks for a password (or CALLQC_NEW_USER_PASSWORD)"]
     if storage_stopped:
-        steps.insert(0, "callqc storage up                                # audio playback needs the S3 server")
+        steps.insert(1, "callqc storage up                                # audio playback needs the S3 server")
     steps.append("callqc serve")
     console.print("[bold]Review the flagged calls:[/bold]\n  " + "\n  ".join(steps) + f"\n  then open {url}")
 
