@@ -13,7 +13,6 @@ crash, a kill or a partial outage — does only the work that is left.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import time
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -123,11 +122,11 @@ def ingest_day(settings: Settings, day: date, agencies: list[str] | None) -> str
 
 
 @task(name="find-backlog", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
-def find_backlog(settings: Settings, days: list[date], agencies: list[str] | None, scoring: bool) -> Backlog:
-    pack = _rule_pack(settings.qc.rule_pack) if scoring else None
+def find_backlog(settings: Settings, days: list[date], agencies: list[str] | None) -> Backlog:
+    pack = _rule_pack(settings.qc.rule_pack)
     return pipeline.find_backlog(_sessions(settings.database_url), settings.storage.bucket, days, agencies,
-                                 settings.asr.backend, settings.asr.model, pack and pack.name,
-                                 pack and pack.version, _agency_packs(settings) if scoring else None)
+                                 settings.asr.backend, settings.asr.model, pack.name, pack.version,
+                                 _agency_packs(settings))
 
 
 @task(name="fetch-audio", task_run_name="fetch-{item.call_id}", cache_policy=NO_CACHE, **RETRY,
@@ -172,8 +171,6 @@ def check_models(settings: Settings) -> str | None:
 
 def _model_scorer(settings: Settings):
     """(ModelScorer | None, warning | None); qc.models caches the loaded models per process."""
-    if missing_stage("qc.models.scorer", "load_promoted_scorer"):
-        return None, "qc.models is not installed: scoring with rules only"
     from qc.models.scorer import load_promoted_scorer
 
     return load_promoted_scorer(settings, _sessions(settings.database_url), _store(settings))
@@ -225,16 +222,6 @@ def run_days(day: date | None, end_day: date | None, timezone: str) -> list[date
     return [day + timedelta(days=n) for n in range((end_day - day).days + 1)]
 
 
-def missing_stage(module: str, *names: str) -> str | None:
-    """Why an optional stage cannot run (its module or functions are absent), or None when it can."""
-    try:
-        loaded = importlib.import_module(module)
-    except ImportError as exc:
-        return f"{module} is not available ({exc})"
-    absent = [name for name in names if not hasattr(loaded, name)]
-    return f"{module} has no {', '.join(absent)}" if absent else None
-
-
 @flow(name="nightly-qc", task_runner=dask_task_runner(load_settings().prefect), log_prints=True)
 def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: list[str] | None = None,
                settings: Settings | None = None) -> RunSummary:
@@ -249,10 +236,7 @@ def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: l
     run_id = open_run(settings, days, agencies)
 
     # 1. Ingest: register the days' new objects. A failed day is noted; what is registered still runs.
-    ingest_missing = missing_stage("callqc.ingest", "ingest_day")
-    if ingest_missing:
-        notes.append(f"ingest skipped, only recordings registered earlier were processed — {ingest_missing}")
-    for one_day in [] if ingest_missing else days:
+    for one_day in days:
         state = ingest_day(settings, one_day, agencies, return_state=True)
         if state.is_failed():
             notes.append(f"ingest {one_day} failed, recordings registered earlier were still processed — "
@@ -261,11 +245,8 @@ def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: l
             logger.info(state.result())
 
     # 2. Transcribe and score every recording that is not finished for this model and rule-pack version.
-    scoring_missing = missing_stage("qc.scoring", "score_call") or missing_stage("qc.rules.pack", "load_pack")
-    if scoring_missing:
-        notes.append(f"scoring skipped, recordings were transcribed only — {scoring_missing}")
-    backlog = find_backlog(settings, days, agencies, scoring=not scoring_missing)
-    models_warning = None if scoring_missing else check_models(settings)
+    backlog = find_backlog(settings, days, agencies)
+    models_warning = check_models(settings)
     if models_warning:
         notes.append(models_warning)
     items = list(backlog.pending)
@@ -277,10 +258,7 @@ def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: l
     stored = store_transcript.map(unmapped(settings), new, transcribed, unmapped(run_id))
     stored_by_id = {item.recording_id: future for item, future in zip(new, stored)}
     transcript_ids = [stored_by_id.get(item.recording_id, item.transcript_id) for item in items]
-    if scoring_missing:
-        items, scores = new, stored
-    else:
-        scores = score.map(unmapped(settings), items, transcript_ids, unmapped(run_id))
+    scores = score.map(unmapped(settings), items, transcript_ids, unmapped(run_id))
 
     # 3. Collect: a recording that failed anywhere is recorded with its reason; the rest go on.
     _follow_progress(scores, items, logger)
@@ -293,22 +271,17 @@ def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: l
             failures.append((item, _failure_reason(failed_state)))
     record_failures(settings, failures)
     finished = [item.recording_id for item, future in zip(items, scores) if future.state.is_completed()]
-    processed = [] if scoring_missing else load_outcomes(settings, finished)
+    processed = load_outcomes(settings, finished)
 
-    # 4. Reports over the run's days (skipped with a note until the attribution stage is installed).
+    # 4. Reports over the report window ending on the run's last day; a failure is noted, not fatal.
     report_html = report_xlsx = None
-    attribution_missing = (missing_stage("qc.attribution", "refresh_attribution", "markdown_summary")
-                           or missing_stage("qc.reports", "render_report"))
-    if attribution_missing:
-        notes.append(f"attribution reports skipped — {attribution_missing}")
+    state = refresh_reports(settings, days[0], days[-1], return_state=True)
+    if state.is_failed():
+        notes.append(f"attribution reports failed — {_failure_message(state)}")
     else:
-        state = refresh_reports(settings, days[0], days[-1], return_state=True)
-        if state.is_failed():
-            notes.append(f"attribution reports failed — {_failure_message(state)}")
-        else:
-            report_html, report_xlsx, attribution_md = state.result()
-            create_markdown_artifact(key="nightly-qc-attribution", markdown=attribution_md,
-                                     description="Complaint attribution over the report window")
+        report_html, report_xlsx, attribution_md = state.result()
+        create_markdown_artifact(key="nightly-qc-attribution", markdown=attribution_md,
+                                 description="Complaint attribution over the report window")
 
     # 5. Summary: a table and a markdown artifact on the flow run, the same counts in pipeline_runs.
     summary = RunSummary(

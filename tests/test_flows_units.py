@@ -42,14 +42,6 @@ def test_transcript_cache_key_is_the_object_version_and_the_model():
     assert transcript_cache_key(None, {"item": item, "settings": other_pack}) == key()  # rescoring reuses it
 
 
-def test_missing_stage_names_what_is_absent():
-    from flows.nightly import missing_stage
-
-    assert missing_stage("callqc.pipeline", "find_backlog") is None
-    assert "has no no_such_function" in missing_stage("callqc.pipeline", "no_such_function")
-    assert "is not available" in missing_stage("callqc.no_such_module", "x")
-
-
 def test_task_runners_follow_the_settings():
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
