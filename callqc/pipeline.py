@@ -100,13 +100,13 @@ def failure_kind(reason: str | None) -> str:
 
 
 def find_backlog(factory: sessionmaker[Session], bucket: str, days: Iterable[date],
-                 agencies: Iterable[str] | None, backend: str, model: str, pack: str | None,
-                 pack_version: str | None, agency_packs: Mapping[str, tuple[str, str]] | None = None) -> Backlog:
+                 agencies: Iterable[str] | None, backend: str, model: str, pack: str,
+                 pack_version: str, agency_packs: Mapping[str, tuple[str, str]] | None = None) -> Backlog:
     """The newest version of every recording of the days, split into pending / done / failed / rejected.
 
     Done means scored with its rule-pack version: `agency_packs[agency]` = (pack, version) for agencies with
-    their own pack, else (pack, pack_version). With pack None (no scoring stage installed): transcribed with
-    this model."""
+    their own pack, else (pack, pack_version). Pending items carry the id of a transcript already stored for
+    this backend and model, so a rescore does not transcribe again."""
     agency_packs = agency_packs or {}
     days = list(days)
     with session_scope(factory) as session:
@@ -140,7 +140,7 @@ def find_backlog(factory: sessionmaker[Session], bucket: str, days: Iterable[dat
         for recording in recordings:
             if recording.status == "rejected":
                 rejected.append((recording.key, recording.failure_reason or "rejected by ingest"))
-            elif recording.id in scored or (pack is None and recording.id in transcribed):
+            elif recording.id in scored:
                 done += 1
             elif recording.status == FAILED and failure_kind(recording.failure_reason) in PERMANENT_FAILURE_KINDS:
                 failed_before.append((recording.key, recording.failure_reason or ""))
