@@ -73,10 +73,6 @@ class LoadedAudio:
     def duration_s(self) -> float:
         return self.info.duration_s
 
-    @property
-    def is_stereo(self) -> bool:
-        return len(self.channels) == 2
-
     def speaker_of(self, channel: ChannelAudio, channel_map: dict[str, str] | None) -> str:
         """The speaker on a channel: from the channel map for stereo; "unknown" for mono (no diarizer)."""
         if channel.position == "mono" or not channel_map:

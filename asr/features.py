@@ -28,6 +28,9 @@ PITCH_SAMPLE_RATE = 8000
 PITCH_DECIMATION = TARGET_SAMPLE_RATE // PITCH_SAMPLE_RATE
 PITCH_FRAME, PITCH_HOP = 512, 80  # 64 ms window (a 60 Hz period fits 3.8 times), 10 ms hop at 8 kHz
 NO_SPEECH_DBFS = -120.0  # reported level of a channel without speech
+LEVEL_PIECE_S = 1.0  # speech is cut into pieces this long for the per-second levels (agitation)
+LEVEL_PIECE_MIN_S = 0.3
+LEVEL_PIECE_MIN_FRAMES = 20  # voiced 10 ms frames a piece needs to have a level
 
 
 def _frames_to_spans(mask: np.ndarray, merge_gap_s: float, min_length_s: float) -> tuple[Span, ...]:
@@ -81,8 +84,9 @@ def speech_mask(levels_db: np.ndarray) -> np.ndarray:
     return levels_db > threshold
 
 
-def _pitch(samples: np.ndarray, speech_spans: tuple[Span, ...]) -> tuple[float | None, float | None]:
-    """Median and spread of F0 over the speech spans only, tracked on audio decimated to 8 kHz.
+def _pitch(samples: np.ndarray, speech_spans: tuple[Span, ...]) -> tuple[float | None, float | None, np.ndarray]:
+    """Median and spread of F0 over the speech spans only, tracked on audio decimated to 8 kHz; and the F0 of
+    every 10 ms frame of the channel (NaN where unvoiced or not tracked), for the per-second speech levels.
 
     Silence frames are dropped anyway, and a 60-400 Hz pitch needs no more than 8 kHz (call audio is recorded
     at 8 kHz): yin on the speech alone at half the rate costs about a quarter of yin over the whole channel.
@@ -90,21 +94,45 @@ def _pitch(samples: np.ndarray, speech_spans: tuple[Span, ...]) -> tuple[float |
     import librosa
     import soxr
 
-    pieces = [samples[int(span.start * TARGET_SAMPLE_RATE):int(span.end * TARGET_SAMPLE_RATE)]
-              for span in speech_spans]
-    pieces = [piece for piece in pieces if len(piece) >= PITCH_FRAME * PITCH_DECIMATION]
-    if not pieces:
-        return None, None
-    f0 = np.concatenate([
-        librosa.yin(soxr.resample(piece, TARGET_SAMPLE_RATE, PITCH_SAMPLE_RATE), fmin=PITCH_FMIN_HZ,
-                    fmax=PITCH_FMAX_HZ, sr=PITCH_SAMPLE_RATE, frame_length=PITCH_FRAME, hop_length=PITCH_HOP,
-                    center=False)
-        for piece in pieces])
-    # yin answers every frame; values pinned at the search limits are unvoiced frames, not pitch
-    f0 = f0[(f0 > PITCH_FMIN_HZ * 1.05) & (f0 < PITCH_FMAX_HZ * 0.95)]
+    frame_f0 = np.full(len(samples) // HOP + 1, np.nan)
+    voiced_f0 = []
+    for span in speech_spans:
+        piece = samples[int(span.start * TARGET_SAMPLE_RATE):int(span.end * TARGET_SAMPLE_RATE)]
+        if len(piece) < PITCH_FRAME * PITCH_DECIMATION:
+            continue
+        f0 = librosa.yin(soxr.resample(piece, TARGET_SAMPLE_RATE, PITCH_SAMPLE_RATE), fmin=PITCH_FMIN_HZ,
+                         fmax=PITCH_FMAX_HZ, sr=PITCH_SAMPLE_RATE, frame_length=PITCH_FRAME, hop_length=PITCH_HOP,
+                         center=False)
+        # yin answers every frame; values pinned at the search limits are unvoiced frames, not pitch
+        f0 = np.where((f0 > PITCH_FMIN_HZ * 1.05) & (f0 < PITCH_FMAX_HZ * 0.95), f0, np.nan)
+        first = int(round(span.start / HOP_S))
+        frame_f0[first:first + len(f0)] = f0[:len(frame_f0) - first]
+        voiced_f0.append(f0[~np.isnan(f0)])
+    f0 = np.concatenate(voiced_f0) if voiced_f0 else np.array([])
     if len(f0) < 10:
-        return None, None
-    return round(float(np.median(f0)), 1), round(float(np.std(f0)), 1)
+        return None, None, frame_f0
+    return round(float(np.median(f0)), 1), round(float(np.std(f0)), 1), frame_f0
+
+
+def _speech_levels(levels: np.ndarray, voiced: np.ndarray, frame_f0: np.ndarray,
+                   speech_spans: tuple[Span, ...]) -> tuple[tuple[float, float, float, float | None], ...]:
+    """Per ≈1 s piece of each speech span: (start, end, median level of its voiced frames, median F0 or None)."""
+    pieces = []
+    for span in speech_spans:
+        start = span.start
+        while span.end - start >= LEVEL_PIECE_MIN_S:
+            end = min(start + LEVEL_PIECE_S, span.end)
+            if span.end - end < LEVEL_PIECE_MIN_S:
+                end = span.end  # a short tail joins the piece before it
+            frames = slice(int(start / HOP_S), int(end / HOP_S))
+            piece_levels = levels[frames][voiced[frames]]
+            if len(piece_levels) >= LEVEL_PIECE_MIN_FRAMES:
+                f0 = frame_f0[frames]
+                f0 = f0[~np.isnan(f0)]
+                pitch = round(float(np.median(f0)), 1) if len(f0) >= LEVEL_PIECE_MIN_FRAMES // 2 else None
+                pieces.append((round(start, 3), round(end, 3), round(float(np.median(piece_levels)), 2), pitch))
+            start = end
+    return tuple(pieces)
 
 
 def _speech_rate(samples: np.ndarray, speech_spans: tuple[Span, ...], speech_seconds: float) -> float | None:
@@ -138,7 +166,7 @@ def channel_features(samples: np.ndarray, speaker: str) -> ChannelFeatures:
     mean_level = float(np.mean(speech_levels))
     # the median is the speaker's usual level: shouting, however long, does not raise its own reference
     loud = voiced & (levels > float(np.median(speech_levels)) + LOUD_MARGIN_DB)
-    pitch_mean, pitch_std = _pitch(samples, spans)
+    pitch_mean, pitch_std, frame_f0 = _pitch(samples, spans)
     return ChannelFeatures(
         speaker=speaker,
         speech_spans=spans,
@@ -150,6 +178,7 @@ def channel_features(samples: np.ndarray, speaker: str) -> ChannelFeatures:
         pitch_mean_hz=pitch_mean,
         pitch_std_hz=pitch_std,
         speech_rate_sps=_speech_rate(samples, spans, speech_seconds),
+        speech_levels=_speech_levels(levels, voiced, frame_f0, spans),
     )
 
 

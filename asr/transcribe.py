@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -269,9 +270,15 @@ def transcribe_channel(samples: np.ndarray, options: TranscribeOptions) -> list[
     if len(speech) < TARGET_SAMPLE_RATE * 0.1:
         return []
     language = options.language if backend.multilingual else "en"
+    return guard_segments(_decode_speech(backend, speech, speech_map, options), options, language)
+
+
+def guard_segments(pieces: Iterable[RawSegment], options: TranscribeOptions, language: str | None) -> list[_Guarded]:
+    """The guards over a channel's decoded segments, in order: each segment cleaned, flagged or dropped
+    (`_guard`), and a sentence that merely repeats the one kept before it dropped (a loop across segments)."""
     prompt = options.decode_options().initial_prompt
     kept: list[_Guarded] = []
-    for piece in _decode_speech(backend, speech, speech_map, options):
+    for piece in pieces:
         guarded = _guard(piece, options, language, prompt)
         if guarded is None:
             continue

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from asr.textnorm import normalize_lines  # noqa: E402
+from qc.textnorm import normalize_lines  # noqa: E402
 from qc.domain import Call, Segment, Transcript  # noqa: E402
 from qc.rules import load_pack  # noqa: E402
 from qc.scoring import score_call  # noqa: E402

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from callqc import db  # noqa: E402
 from callqc.settings import load_settings  # noqa: E402
 from callqc.web.auth import add_user  # noqa: E402
-from callqc.web.demo import RULES, add_synthetic_calls  # noqa: E402
+from tests.web_synthetic import RULES, add_synthetic_calls  # noqa: E402
 
 PASSWORD = "bench password 1"
 

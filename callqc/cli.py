@@ -1,5 +1,7 @@
 """The `callqc` command line. Each area registers its commands from callqc/commands/<area>.py.
 
+The orchestration layer's commands (`nightly`, `deploy`, `worker`, `demo`) live in flows/commands.py and join
+through the `callqc.commands` entry point (pyproject.toml): flows/ depends on callqc/, never the other way.
 Heavy libraries (torch, whisper, prefect) are imported inside the commands, so `callqc --help` stays fast.
 """
 
@@ -9,7 +11,7 @@ import sys
 
 import typer
 
-from callqc.commands import asr, attribution, flows, foundation, models, rules, web
+from callqc.commands import asr, attribution, foundation, models, rules, web
 
 app = typer.Typer(
     name="callqc",
@@ -17,10 +19,22 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help and errors: no boxes padded to the terminal width, no rich import
 )
 
-for area in (foundation, asr, rules, models, flows, attribution, web):
+for area in (foundation, asr, rules, models, attribution, web):
     area.register(app)
+
+
+def _register_plugins() -> None:
+    """Commands of the layers above callqc/ (flows/), declared as `callqc.commands` entry points."""
+    from importlib.metadata import entry_points
+
+    for entry in sorted(entry_points(group="callqc.commands"), key=lambda e: e.name):
+        entry.load()(app)
+
+
+_register_plugins()
 
 
 def _runtime_environment() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timezone
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal
@@ -24,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from callqc import runs
 from callqc.db import session_scope
-from callqc.db.models import PipelineRun, Recording, utcnow
+from callqc.db.models import Recording
 from callqc.settings import Settings
 from callqc.sidecar import (
     Manifest,
@@ -37,7 +38,6 @@ from callqc.sidecar import (
     utc_offset_minutes,
 )
 from callqc.storage import RecordingStore, StorageError, StoredObject
-from qc.domain import Call
 
 MANIFEST_NAME = "manifest.csv"
 SIDECAR_EXTENSION = "json"
@@ -139,6 +139,10 @@ class _Tally:
     def counts(self) -> dict[str, int]:
         return {"registered": len(self.registered_ids), "skipped": self.skipped, "rejected": len(self.rejections)}
 
+    def warnings(self) -> list[dict[str, str]]:
+        """The first rejections, for the pipeline_runs row (all of them are on the recordings)."""
+        return [{"key": r.key, "reason": r.reason} for r in self.rejections[:MAX_WARNINGS_IN_RUN_ROW]]
+
 
 # ---- the entry point ----------------------------------------------------------------------------------
 
@@ -149,7 +153,8 @@ def ingest_day(settings: Settings, session_factory: sessionmaker[Session], store
 
     Raises IngestError when storage cannot be read; everything registered before that is kept."""
     requested = _requested_agencies(settings, agencies)
-    run_id = _start_run(session_factory, store, day, requested)
+    run_id = runs.open_run(session_factory, "ingest", {"day": day.isoformat(), "agencies": requested,
+                                                        "bucket": store.bucket, "endpoint": store.endpoint})
     tally = _Tally(progress)
     try:
         store.check()
@@ -158,12 +163,13 @@ def ingest_day(settings: Settings, session_factory: sessionmaker[Session], store
             for folder in folders:
                 _DayFolder(settings, store, session_factory, run_id, folder, day, tally, Path(scratch)).ingest()
     except StorageError as exc:
-        _record_failure(session_factory, run_id, tally, str(exc))
+        runs.close_failed_run(session_factory, run_id, str(exc), tally.counts(), tally.warnings())
         raise IngestError(_storage_failure_message(store, day, exc, tally)) from exc
     except BaseException as exc:
-        _record_failure(session_factory, run_id, tally, f"{type(exc).__name__}: {exc}")
+        runs.close_failed_run(session_factory, run_id, f"{type(exc).__name__}: {exc}", tally.counts(),
+                              tally.warnings())
         raise
-    _finish_run(session_factory, run_id, tally, "completed")
+    runs.close_run(session_factory, run_id, "completed", tally.counts(), tally.warnings())
     return IngestReport(
         run_id=run_id, day=day, agencies=tuple(folders), registered=len(tally.registered_ids),
         skipped=tally.skipped, rejected=tuple(tally.rejections), registered_ids=tuple(tally.registered_ids),
@@ -453,40 +459,6 @@ class _DayFolder:
             row.audio_format = audio.format[:16]
 
 
-# ---- the pipeline_runs row -----------------------------------------------------------------------------
-
-def _start_run(session_factory: sessionmaker[Session], store: RecordingStore, day: date,
-               agencies: list[str] | None) -> int:
-    with session_scope(session_factory) as session:
-        run = PipelineRun(kind="ingest", status="running",
-                          params={"day": day.isoformat(), "agencies": agencies, "bucket": store.bucket,
-                                  "endpoint": store.endpoint})
-        session.add(run)
-        session.flush()
-        return run.id
-
-
-def _record_failure(session_factory: sessionmaker[Session], run_id: int, tally: _Tally, error: str) -> None:
-    """Mark the run failed if the database still lets us; the original error is what the caller raises."""
-    try:
-        _finish_run(session_factory, run_id, tally, "failed", error=error)
-    except Exception:  # noqa: BLE001 - e.g. the database itself went away
-        pass
-
-
-def _finish_run(session_factory: sessionmaker[Session], run_id: int, tally: _Tally, status: str,
-                error: str | None = None) -> None:
-    warnings: list[Any] = [{"key": r.key, "reason": r.reason} for r in tally.rejections[:MAX_WARNINGS_IN_RUN_ROW]]
-    if error:
-        warnings.insert(0, {"error": error})
-    with session_scope(session_factory) as session:
-        run = session.get(PipelineRun, run_id)
-        run.status = status
-        run.counts = tally.counts()
-        run.warnings = warnings
-        run.finished_at = utcnow()
-
-
 # ---- helpers -------------------------------------------------------------------------------------------
 
 def _split_name(name: str) -> tuple[str, str]:
@@ -499,29 +471,3 @@ def _batched(items: Iterable[StoredObject], size: int) -> Iterator[list[StoredOb
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def call_from_recording(row: Recording) -> Call:
-    """The domain Call of a registered recording, with its original UTC offset restored."""
-    started = row.started_at
-    if started is not None:
-        if started.tzinfo is None:  # SQLite returns naive UTC
-            started = started.replace(tzinfo=timezone.utc)
-        offset = timezone(timedelta(minutes=row.started_at_offset_min or 0))
-        started = started.astimezone(offset)
-    return Call(
-        call_id=row.call_id or "",
-        agency=row.agency or "",
-        agent_id=row.agent_id or "",
-        account_id=row.account_id or "",
-        started_at=started or datetime.fromtimestamp(0, timezone.utc),
-        callee_number=row.callee_number or "",
-        callee_relation=row.callee_relation or "unknown",
-        product=row.product,
-        delinquency_bucket=row.delinquency_bucket,
-        direction=row.direction or "outbound",
-        debt_id=row.debt_id,
-        answered=row.answered if row.answered is not None else True,
-        duration_s=row.duration_s,
-        channel_map=dict(row.channel_map or {}),
-    )

@@ -18,30 +18,23 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from callqc.db import session_scope
+from callqc.db.mapping import call_from_recording, features_from_json, features_to_json
 from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
+from callqc.failures import PERMANENT_FAILURE_KINDS, RecordingChangedError, failure_kind
 from callqc.settings import Settings
-from qc.domain import AcousticFeatures, Call, CallAttempt, CallScore, ChannelFeatures, Span, Transcript
+from qc.domain import AcousticFeatures, Call, CallAttempt, CallScore, Transcript
 
 # Recording.status values this module sets (ingest sets "registered" and "rejected").
 TRANSCRIBED, SCORED, FAILED = "transcribed", "scored", "failed"
 
-# A failure reason starts with its kind. "audio" and "changed" failures depend only on the object's bytes, so
-# they are not retried for the same etag (a new upload gets a new etag and a new recording row); the other
-# kinds (storage, database, error) may pass next time, and the next run tries the recording again.
-PERMANENT_FAILURE_KINDS = ("audio", "changed")
-
 HISTORY_LOOKBACK = timedelta(days=31)  # frequency rules look back at most a month (7-in-7, daily limits)
-
-
-class RecordingChangedError(RuntimeError):
-    """The object under a key no longer has the etag ingest registered: it was re-uploaded since."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +86,6 @@ def day_prefix_filters(days: Iterable[date], agencies: Iterable[str] | None):
         else:
             conditions.append(Recording.key.like(f"%/{day}/%"))
     return or_(*conditions)
-
-
-def failure_kind(reason: str | None) -> str:
-    return (reason or "").split(":", 1)[0]
 
 
 def find_backlog(factory: sessionmaker[Session], bucket: str, days: Iterable[date],
@@ -188,28 +177,6 @@ def transcribe_recording(settings: Settings, item: WorkItem, audio: bytes) -> Tr
                             settings.asr.backend, settings.asr.model)
 
 
-def features_to_json(features: AcousticFeatures | None) -> dict[str, Any]:
-    return dataclasses.asdict(features) if features is not None else {}
-
-
-def features_from_json(data: dict[str, Any]) -> AcousticFeatures | None:
-    if not data:
-        return None
-
-    def spans(values) -> tuple[Span, ...]:
-        return tuple(Span(float(v["start"]), float(v["end"])) for v in values or ())
-
-    channels = tuple(
-        ChannelFeatures(**{**channel, "speech_spans": spans(channel.get("speech_spans")),
-                           "loud_spans": spans(channel.get("loud_spans"))})
-        for channel in data.get("channels") or ()
-    )
-    return AcousticFeatures(
-        duration=float(data.get("duration", 0.0)), channels=channels,
-        overtalk_spans=spans(data.get("overtalk_spans")), silence_spans=spans(data.get("silence_spans")),
-        longest_silence_s=float(data.get("longest_silence_s", 0.0)))
-
-
 def save_transcript(factory: sessionmaker[Session], item: WorkItem, transcribed: TranscribedAudio,
                     run_id: int | None) -> int:
     """Store the transcript and its segments once per (recording, backend, model); return its id."""
@@ -261,16 +228,12 @@ def load_transcript(factory: sessionmaker[Session], transcript_id: int) -> tuple
 # ---- scoring ---------------------------------------------------------------------------------------
 
 def load_call(factory: sessionmaker[Session], recording_id: int) -> Call:
-    from callqc.ingest import call_from_recording
-
     with session_scope(factory) as session:
         return call_from_recording(session.get(Recording, recording_id))
 
 
 def load_history(factory: sessionmaker[Session], call: Call) -> tuple[CallAttempt, ...]:
     """The account's other calls in the month before this one (one attempt per call id), oldest first."""
-    from callqc.ingest import call_from_recording
-
     if not call.account_id:
         return ()
     since = call.started_at - HISTORY_LOOKBACK
@@ -362,120 +325,10 @@ def score_outcomes(factory: sessionmaker[Session], recording_ids: Iterable[int],
                 if (score.pack, score.pack_version) == agency_packs.get(recording.agency or "", (pack, pack_version))]
 
 
-# ---- failures --------------------------------------------------------------------------------------
-
-def failure_reason(exc: BaseException) -> str:
-    """`kind: message` — kind is audio / changed (permanent for this etag) or storage / database / error."""
-    from callqc.storage import StorageError
-
-    kind = "error"
-    if isinstance(exc, RecordingChangedError):
-        kind = "changed"
-    elif type(exc).__name__ == "AudioError":
-        kind = "audio"
-    elif isinstance(exc, StorageError):
-        kind = "storage"
-    elif type(exc).__module__.startswith("sqlalchemy"):
-        kind = "database"
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{kind}: {message}"[:2000]
-
+# ---- failures ----------------------------------------------------------------------------------
 
 def record_failure(factory: sessionmaker[Session], recording_id: int, reason: str) -> None:
     with session_scope(factory) as session:
         recording = session.get(Recording, recording_id)
         if recording.status != SCORED:
             recording.status, recording.failure_reason = FAILED, reason
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: S3 or database unreachable / busy, network errors. Never bad audio."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
-    from callqc.storage import StorageError
-
-    if isinstance(exc, (RecordingChangedError,)) or type(exc).__name__ == "AudioError":
-        return False
-    if isinstance(exc, DBAPIError):
-        return isinstance(exc, OperationalError) or exc.connection_invalidated
-    if isinstance(exc, (StorageError, ConnectionError, TimeoutError)):
-        return True
-    # callqc.ingest wraps the storage fault that stopped it in IngestError
-    return exc.__cause__ is not None and is_transient(exc.__cause__)
-
-
-# ---- the run summary -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RunSummary:
-    days: tuple[str, ...]
-    processed: tuple[ScoreOutcome, ...]  # scored in this run
-    transcribed: int  # recordings transcribed in this run (the rest had a stored transcript)
-    skipped: int  # finished by an earlier run
-    failed: tuple[tuple[str, str], ...]  # (key, reason): failed in this run
-    failed_before: tuple[tuple[str, str], ...]  # permanent failures of earlier runs, not retried
-    rejected: tuple[tuple[str, str], ...]  # rejected by ingest
-    wall_seconds: float
-    report_html: str | None = None
-    report_xlsx: str | None = None
-    notes: tuple[str, ...] = ()  # steps that were skipped or degraded, with the reason
-
-    @property
-    def flagged(self) -> tuple[ScoreOutcome, ...]:
-        return tuple(o for o in self.processed if o.flagged)
-
-    @property
-    def audio_hours(self) -> float:
-        return sum(o.duration_s for o in self.processed) / 3600
-
-    @property
-    def audio_hours_per_wall_hour(self) -> float:
-        return self.audio_hours / (self.wall_seconds / 3600) if self.wall_seconds > 0 else 0.0
-
-    def counts(self) -> dict[str, Any]:
-        return {"processed": len(self.processed), "transcribed": self.transcribed, "skipped": self.skipped, "failed": len(self.failed),
-                "failed_before": len(self.failed_before), "rejected": len(self.rejected),
-                "flagged": len(self.flagged), "audio_hours": round(self.audio_hours, 4),
-                "wall_seconds": round(self.wall_seconds, 1),
-                "audio_hours_per_wall_hour": round(self.audio_hours_per_wall_hour, 2)}
-
-    def table(self) -> list[dict[str, Any]]:
-        """One row per recording touched or reported by this run (for a Prefect table artifact)."""
-        rows = [{"recording": o.key, "outcome": "flagged" if o.flagged else "passed", "score": round(o.score, 1),
-                 "findings": ", ".join(o.categories), "reason": ""} for o in self.processed]
-        rows += [{"recording": key, "outcome": "failed", "score": None, "findings": "", "reason": reason}
-                 for key, reason in self.failed]
-        rows += [{"recording": key, "outcome": "failed earlier", "score": None, "findings": "", "reason": reason}
-                 for key, reason in self.failed_before]
-        rows += [{"recording": key, "outcome": "rejected", "score": None, "findings": "", "reason": reason}
-                 for key, reason in self.rejected]
-        return rows
-
-    def markdown(self) -> str:
-        c = self.counts()
-        days = self.days[0] if len(self.days) == 1 else f"{self.days[0]} … {self.days[-1]}"
-        lines = [
-            f"# Nightly QC — {days}", "",
-            "| processed | skipped (done earlier) | failed | rejected by ingest | flagged | audio hours | "
-            "audio h / wall h |",
-            "|---|---|---|---|---|---|---|",
-            f"| {c['processed']} | {c['skipped']} | {c['failed'] + c['failed_before']} | {c['rejected']} | "
-            f"{c['flagged']} | {c['audio_hours']:.3f} | {c['audio_hours_per_wall_hour']:.2f} |", "",
-            f"Wall time {self.wall_seconds:.1f} s.",
-        ]
-        if self.flagged:
-            lines += ["", "## Flagged for review", ""]
-            lines += [f"- `{o.key}` score {o.score:.0f}{' (fatal)' if o.fatal else ''}: {', '.join(o.categories)}"
-                      for o in sorted(self.flagged, key=lambda o: o.score)]
-        problems = [(k, r, "failed") for k, r in self.failed] + [(k, r, "failed earlier") for k, r in
-                                                                self.failed_before]
-        problems += [(k, r, "rejected") for k, r in self.rejected]
-        if problems:
-            lines += ["", "## Failed or rejected (with reasons)", ""]
-            lines += [f"- `{key}` ({what}): {reason}" for key, reason, what in problems]
-        if self.report_html:
-            lines += ["", f"Attribution report: {self.report_html}" + (f" and {self.report_xlsx}"
-                                                                         if self.report_xlsx else "")]
-        if self.notes:
-            lines += ["", "## Notes", ""] + [f"- {note}" for note in self.notes]
-        return "\n".join(lines) + "\n"

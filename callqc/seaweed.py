@@ -21,6 +21,10 @@ from pathlib import Path
 
 from callqc.settings import Settings
 
+# Volumes the embedded server may hold (each bucket grows 7 sparse volumes on its first write; they take disk only
+# as data arrives). Not derived from free disk: see start().
+VOLUME_MAX = 3000
+
 
 class LocalS3Error(RuntimeError):
     """The embedded S3 server could not be started, reached or stopped."""
@@ -138,7 +142,10 @@ def start(settings: Settings) -> int:
         "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-dir={data_dir}",
         f"-master.port={ports.master_port}", "-master.volumeSizeLimitMB=256",
-        f"-volume.port={ports.volume_port}", "-volume.max=0",
+        f"-volume.port={ports.volume_port}",
+        # an explicit volume count: "0" derives it from free disk / volume size (~300 on 75 GB), and every bucket
+        # grows 7 sparse volumes, so a test session that makes a bucket per test ran out after 43 buckets
+        f"-volume.max={VOLUME_MAX}",
         "-filer", f"-filer.port={ports.filer_port}",
         "-s3", f"-s3.port={ports.s3_port}", f"-s3.config={identities}",
         "-s3.port.iceberg=0",  # no Iceberg catalog: it would bind 127.0.0.1:8181 and clash with a second server

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from qc.configs import CONFIG_DIR  # configs/ in a checkout, CALLQC_CONFIG_DIR in an installed image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# configs/ beside the code in a checkout; an installed image points CALLQC_CONFIG_DIR at its copy
-CONFIG_DIR = Path(os.environ.get("CALLQC_CONFIG_DIR") or REPO_ROOT / "configs")
 DEFAULT_SETTINGS_FILE = CONFIG_DIR / "callqc.yaml"
 ENV_PREFIX = "CALLQC_"
 SECRET_ENV_VARS = ("CALLQC_S3_ACCESS_KEY", "CALLQC_S3_SECRET_KEY", "CALLQC_DB_PASSWORD")
@@ -98,6 +99,21 @@ class WebSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     production: bool = False
+    session_idle_minutes: float = Field(30, gt=0)   # a session ends after this long without a request
+    session_max_hours: float = Field(8, gt=0)       # and this long after sign-in, whatever happens
+    # addresses or networks of reverse proxies whose X-Forwarded-For is believed (none: the peer's address)
+    trusted_proxies: tuple[str, ...] = ()
+    language: Literal["zh-CN", "en"] = "zh-CN"      # the review app's labels and messages
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"'{item}' is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)") from None
+        return value
 
 
 class Settings(_Strict):

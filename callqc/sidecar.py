@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from qc.domain import CalleeRelation, Call, Speaker
+from qc.domain import CalleeRelation, Speaker
 
 MetadataSource = Literal["sidecar", "s3_metadata", "manifest"]
 
@@ -54,25 +54,6 @@ class RecordingMetadata(BaseModel):
     @classmethod
     def _number_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
-
-    def to_call(self, call_id: str, agency_code: str, default_channel_map: dict[str, Speaker],
-                duration_s: float | None = None) -> Call:
-        return Call(
-            call_id=call_id,
-            agency=agency_code,
-            agent_id=self.agent_id,
-            account_id=self.account_id,
-            started_at=self.started_at,
-            callee_number=self.callee_number,
-            callee_relation=self.callee_relation,
-            product=self.product,
-            delinquency_bucket=self.delinquency_bucket,
-            direction=self.direction,
-            debt_id=self.debt_id,
-            answered=self.answered,
-            duration_s=duration_s,
-            channel_map=dict(self.channel_map or default_channel_map),
-        )
 
 
 def _validate(data: dict[str, Any], where: str) -> RecordingMetadata:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task, unmapped
@@ -26,10 +25,11 @@ from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
-from callqc import pipeline
-from callqc.db import make_engine, session_factory, session_scope
-from callqc.db.models import PipelineRun, utcnow
-from callqc.pipeline import Backlog, RunSummary, ScoreOutcome, TranscribedAudio, WorkItem
+from callqc import pipeline, runs
+from callqc.db import sessions_for
+from callqc.failures import failure_reason, is_transient
+from callqc.pipeline import Backlog, ScoreOutcome, TranscribedAudio, WorkItem
+from callqc.summary import RunSummary
 from callqc.settings import Settings, load_settings
 from flows.runners import dask_task_runner
 
@@ -47,21 +47,16 @@ def retry_if_transient(task, task_run, state) -> bool:
     try:
         state.result()
     except Exception as exc:  # noqa: BLE001 - classify, do not handle
-        return pipeline.is_transient(exc)
+        return is_transient(exc)
     return False
 
 
-@lru_cache(maxsize=4)
-def _sessions(database_url: str):
-    """One engine per process and database (tasks may run in Dask worker processes)."""
-    return session_factory(make_engine(database_url))
+def _rule_pack(name: str, settings: Settings):
+    """The pack with the settings' agency names added to its lexicons (as `callqc score` loads it); load_pack
+    caches the compiled pack per file and lexicons."""
+    from qc.rules.pack import load_pack, settings_lexicons
 
-
-@lru_cache(maxsize=4)
-def _rule_pack(name: str):
-    from qc.rules.pack import load_pack
-
-    return load_pack(name)
+    return load_pack(name, lexicons=settings_lexicons(settings, name))
 
 
 def _agency_packs(settings: Settings) -> dict[str, tuple[str, str]]:
@@ -69,7 +64,7 @@ def _agency_packs(settings: Settings) -> dict[str, tuple[str, str]]:
     packs = {}
     for code in settings.agencies:
         if settings.rule_pack_for(code) != settings.qc.rule_pack:
-            pack = _rule_pack(settings.rule_pack_for(code))
+            pack = _rule_pack(settings.rule_pack_for(code), settings)
             packs[code] = (pack.name, pack.version)
     return packs
 
@@ -102,12 +97,9 @@ def ensure_transcribe_limit(limit: int) -> None:
 
 @task(name="open-run", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def open_run(settings: Settings, days: list[date], agencies: list[str] | None) -> int:
-    with session_scope(_sessions(settings.database_url)) as session:
-        run = PipelineRun(kind="nightly", params={"days": [d.isoformat() for d in days], "agencies": agencies},
-                          prefect_flow_run_id=str(flow_run.get_id() or ""))
-        session.add(run)
-        session.flush()
-        return run.id
+    return runs.open_run(sessions_for(settings.database_url), "nightly",
+                         {"days": [d.isoformat() for d in days], "agencies": agencies},
+                         prefect_flow_run_id=str(flow_run.get_id() or ""))
 
 
 @task(name="ingest-day", task_run_name="ingest-{day}", cache_policy=NO_CACHE, **RETRY,
@@ -116,15 +108,15 @@ def ingest_day(settings: Settings, day: date, agencies: list[str] | None) -> str
     """Register the day's new objects (callqc.ingest); returns a one-line account of what it found."""
     from callqc.ingest import ingest_day as run_ingest
 
-    report = run_ingest(settings, _sessions(settings.database_url), _store(settings), day, agencies=agencies)
+    report = run_ingest(settings, sessions_for(settings.database_url), _store(settings), day, agencies=agencies)
     return (f"ingest {day}: {report.registered} new, {report.skipped} already registered, "
             f"{len(report.rejected)} rejected")
 
 
 @task(name="find-backlog", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def find_backlog(settings: Settings, days: list[date], agencies: list[str] | None) -> Backlog:
-    pack = _rule_pack(settings.qc.rule_pack)
-    return pipeline.find_backlog(_sessions(settings.database_url), settings.storage.bucket, days, agencies,
+    pack = _rule_pack(settings.qc.rule_pack, settings)
+    return pipeline.find_backlog(sessions_for(settings.database_url), settings.storage.bucket, days, agencies,
                                  settings.asr.backend, settings.asr.model, pack.name, pack.version,
                                  _agency_packs(settings))
 
@@ -144,7 +136,7 @@ def transcribe(settings: Settings, item: WorkItem, audio: bytes) -> TranscribedA
 @task(name="store-transcript", task_run_name="store-transcript-{item.call_id}", cache_policy=NO_CACHE, **RETRY,
       retry_condition_fn=retry_if_transient)
 def store_transcript(settings: Settings, item: WorkItem, transcribed: TranscribedAudio, run_id: int) -> int:
-    return pipeline.save_transcript(_sessions(settings.database_url), item, transcribed, run_id)
+    return pipeline.save_transcript(sessions_for(settings.database_url), item, transcribed, run_id)
 
 
 @task(name="score", task_run_name="score-{item.call_id}", cache_policy=NO_CACHE, **RETRY,
@@ -153,10 +145,11 @@ def score(settings: Settings, item: WorkItem, transcript_id: int, run_id: int) -
     """Rules (and the promoted models, when there are any) over the stored transcript; store score + findings."""
     from qc.scoring import ScoringOptions
 
-    sessions = _sessions(settings.database_url)
+    sessions = sessions_for(settings.database_url)
     transcript, features = pipeline.load_transcript(sessions, transcript_id)
     call = pipeline.load_call(sessions, item.recording_id)
-    scored = pipeline.score_recording(call, transcript, features, _rule_pack(settings.rule_pack_for(call.agency)),
+    pack = _rule_pack(settings.rule_pack_for(call.agency), settings)
+    scored = pipeline.score_recording(call, transcript, features, pack,
                                       history=pipeline.load_history(sessions, call),
                                       scorer=_model_scorer(settings)[0],
                                       options=ScoringOptions.from_settings(settings))
@@ -171,43 +164,41 @@ def check_models(settings: Settings) -> str | None:
 
 def _model_scorer(settings: Settings):
     """(ModelScorer | None, warning | None); qc.models caches the loaded models per process."""
-    from qc.models.scorer import load_promoted_scorer
+    from callqc.model_registry import load_promoted_scorer
 
-    return load_promoted_scorer(settings, _sessions(settings.database_url), _store(settings))
+    return load_promoted_scorer(settings, sessions_for(settings.database_url), _store(settings))
 
 
 @task(name="load-outcomes", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def load_outcomes(settings: Settings, recording_ids: list[int]) -> list[ScoreOutcome]:
-    pack = _rule_pack(settings.qc.rule_pack)
-    return pipeline.score_outcomes(_sessions(settings.database_url), recording_ids, pack.name, pack.version,
+    pack = _rule_pack(settings.qc.rule_pack, settings)
+    return pipeline.score_outcomes(sessions_for(settings.database_url), recording_ids, pack.name, pack.version,
                                    _agency_packs(settings))
 
 
 @task(name="record-failures", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def record_failures(settings: Settings, failures: list[tuple[WorkItem, str]]) -> None:
     for item, reason in failures:
-        pipeline.record_failure(_sessions(settings.database_url), item.recording_id, reason)
+        pipeline.record_failure(sessions_for(settings.database_url), item.recording_id, reason)
 
 
 @task(name="refresh-reports", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def refresh_reports(settings: Settings, first_day: date, last_day: date) -> tuple[str, str, str]:
     """Re-link complaints to calls and re-render the attribution report; (html, xlsx, markdown)."""
-    from qc.attribution import markdown_summary, refresh_attribution
+    from callqc.attribution import refresh_attribution
+    from qc.attribution import markdown_summary
     from qc.reports import render_report
 
     start = min(first_day, last_day - REPORT_WINDOW + timedelta(days=1))
-    result = refresh_attribution(_sessions(settings.database_url), start, last_day, tz=settings.qc.timezone)
+    result = refresh_attribution(sessions_for(settings.database_url), start, last_day, tz=settings.qc.timezone)
     paths = render_report(result, settings.work_path / "reports")
     return str(paths.html), str(paths.xlsx), markdown_summary(result)
 
 
 @task(name="close-run", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def close_run(settings: Settings, run_id: int, summary: RunSummary) -> None:
-    with session_scope(_sessions(settings.database_url)) as session:
-        run = session.get(PipelineRun, run_id)
-        run.status, run.finished_at = "completed", utcnow()
-        run.counts = summary.counts()
-        run.warnings = [f"{key}: {reason}" for key, reason in summary.failed] + list(summary.notes)
+    runs.close_run(sessions_for(settings.database_url), run_id, "completed", summary.counts(),
+                   [f"{key}: {reason}" for key, reason in summary.failed] + list(summary.notes))
 
 
 # ---- the flow ------------------------------------------------------------------------------------
@@ -316,7 +307,7 @@ def _failure_message(state) -> str:
     try:
         state.result()
     except Exception as exc:  # noqa: BLE001 - turned into the recorded reason
-        return pipeline.failure_reason(exc)
+        return failure_reason(exc)
     return state.message or state.name
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 Speaker = Literal["agent", "customer", "unknown"]
 Severity = Literal["info", "minor", "major", "critical"]
 CalleeRelation = Literal["debtor", "guarantor", "third_party", "unknown"]
-FindingSource = Literal["rule", "model", "reviewer"]
+FindingSource = Literal["rule", "model", "both", "reviewer"]  # both: a rule and the model agree
 
 SPEAKERS: tuple[Speaker, ...] = ("agent", "customer", "unknown")
 SEVERITIES: tuple[Severity, ...] = ("info", "minor", "major", "critical")
@@ -167,6 +167,9 @@ class ChannelFeatures:
     pitch_mean_hz: float | None
     pitch_std_hz: float | None
     speech_rate_sps: float | None  # syllable-like onsets per second of speech
+    # per ≈1 s of speech: (start, end, median level dBFS, median F0 Hz or None); the agitation rule compares
+    # these with the speaker's own median (empty in features stored before this field existed)
+    speech_levels: tuple[tuple[float, float, float, float | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -239,14 +242,3 @@ class CallScore:
             "review_priority": self.review_priority,
             "findings": [f.to_dict() for f in self.findings],
         }
-
-
-@dataclass(frozen=True)
-class Complaint:
-    complaint_id: str
-    account_id: str
-    received_at: datetime
-    channel: str  # 12378 / 客服热线 / 网点 / 监管转办 / ...
-    complaint_type: str = ""
-    business_type: str = ""
-    text: str = ""

@@ -8,10 +8,11 @@ A call is also flagged when its score is below the flag threshold (settings qc.f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from qc.domain import AcousticFeatures, Call, CallAttempt, CallScore, Finding, Transcript
+from qc.models.context import infer_callee_relation
 from qc.rules.pack import RulePack
 
 DEFAULT_FLAG_THRESHOLD = 80.0
@@ -39,7 +40,11 @@ def score_call(
     model_scores: Mapping[int, Mapping[str, float]] | None = None,
     options: ScoringOptions | None = None,
 ) -> CallScore:
-    """Evaluate every rule of the pack on the call and score it."""
+    """Evaluate every rule of the pack on the call and score it. A call whose callee relation is unknown is
+    judged with the relation the call itself shows (「我是他同事」: third party; qc.models.context), so the
+    third-party rules apply to it."""
+    if call.callee_relation == "unknown":
+        call = replace(call, callee_relation=infer_callee_relation(transcript, call.callee_relation))
     findings = pack.evaluate(call, transcript, features=features, history=history, model_scores=model_scores)
     return score_findings(findings, pack, options)
 

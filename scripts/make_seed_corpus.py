@@ -1,6 +1,6 @@
 """Write the QC models' seed corpus: labelled agent and customer utterances, Mandarin and English.
 
-    python scripts/make_seed_corpus.py            # rewrites qc/models/data/*.tsv
+    python scripts/make_seed_corpus.py            # rewrites qc/models/data/*.tsv, *.usem3.npz, FAMILIES.md
 
 Every utterance comes from a hand-written template in this file; slots ({bank}, {amount}, ...) are filled with
 varied values, and numbers are written either in Chinese characters or in Arabic digits (as Whisper writes them).
@@ -16,7 +16,13 @@ from __future__ import annotations
 
 import csv
 import random
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from qc.models.embedding import embedding_file, write_embeddings  # noqa: E402
+from qc.models.training import load_violation_corpus  # noqa: E402
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "qc" / "models" / "data"
 SEED = 20261129
@@ -38,6 +44,7 @@ SLOTS_ZH: dict[str, list[str]] = {
     "tail": ["", "", "", "听到没有？", "你自己看着办。", "你考虑清楚。", "懂了吧？", "啊。"],
     "gonghao": ["四七一二", "零四一七", "三三八九", "一二零六"],
     "opener": ["", "", "喂，", "那个，", "我说，", "嗯，", "你听我说，"],
+    "surname": ["郑", "王", "李", "刘", "陈"],
 }
 AMOUNTS = [(8640, "八千六百四十"), (48500, "四万八千五百"), (12000, "一万二千"), (3260, "三千二百六十"),
            (25800, "两万五千八百"), (960, "九百六十")]
@@ -575,6 +582,307 @@ EMOTION_TEMPLATES_EN: list[tuple[str, bool, str]] = [
 ]
 
 
+# ---- paraphrase families (issue 13 item 6): what the first templates did not cover ----------------------
+# Each family: (name, language, label, what it covers, templates). Labels belong to the template as above; every
+# fourth template of a family is held out. Hard-negative families are labelled `none`.
+FAMILIES: list[tuple[str, str, str, str, list[str]]] = [
+    ("implicit-threat", "zh", "threat", "threats that name no act: family, children's school, home, 'another way'", [
+        "{filler}{you}孩子在哪个学校上学，我们都清楚。{tail}",
+        "{filler}你们家住几栋几单元，我们都打听好了。{tail}",
+        "{filler}{you}爸妈年纪也大了，别让他们跟着受罪。{tail}",
+        "{filler}再不还，我们只能换一种方式跟{you}谈了。{tail}",
+        "{filler}我们知道{you}每天几点下班、走哪条路。{tail}",
+        "{filler}{you}老婆在哪儿上班，我们也查到了。{tail}",
+        "{filler}到时候来找{you}的可就不是我了。{tail}",
+        "{filler}{you}晚上出门最好留个心眼。{tail}",
+        "{filler}别等我们的人找上门，那时候就不好说话了。{tail}",
+        "{filler}{you}孩子放学是自己走回家的吧？{tail}",
+        "{filler}{you}总不想让{relative}接到我们的电话吧。{tail}",
+        "{filler}你家楼下那个超市，我们同事经常去。{tail}",
+        "{filler}咱们还是见一面当面聊吧，地址我们有。{tail}",
+        "{filler}你要是再躲，后面会发生什么我可不敢保证。{tail}",
+        "{filler}我们已经掌握{you}全家的情况了，你好好想想。{tail}",
+        "{filler}你不要脸，你家里人总还要脸吧。{tail}",
+    ]),
+    ("implicit-threat", "en", "threat", "threats that name no act: family, children's school, home, 'another way'", [
+        "{filler}We know which building you live in.{tail}",
+        "{filler}Your kids go to the school on Maple Street, right?{tail}",
+        "{filler}It would be a shame if your mother had to hear about this.{tail}",
+        "{filler}If you won't talk to me, we'll have to handle this another way.{tail}",
+        "{filler}We know what time you get off work.{tail}",
+        "{filler}Next time it won't be me who comes to see you.{tail}",
+        "{filler}I'd be careful walking home at night if I were you.{tail}",
+        "{filler}Your wife works at the pharmacy downtown, doesn't she?{tail}",
+    ]),
+    ("euphemistic-impersonation", "zh", "impersonation",
+     "impersonating institutions without 公安/法院: investigation units, judicial-assistance centres, mandates", [
+        "{filler}我们这边是司法协助中心的，负责处理{you}的案件。{tail}",
+        "{filler}我是金融纠纷调查组的，现在依法对{you}进行调查。{tail}",
+        "{filler}检察院已经委托我们来处理{you}这个事情。{tail}",
+        "{filler}我们是经济犯罪调查科的，请{you}配合工作。{tail}",
+        "{filler}我是法院委派的执行专员，今天正式通知{you}。{tail}",
+        "{filler}这边是民事调解委员会，代表司法机关跟{you}谈。{tail}",
+        "{filler}我们受公安机关委托，核实{you}的情况。{tail}",
+        "{filler}我是互联网金融仲裁中心的办案人员。{tail}",
+        "{filler}我们是省金融监管专班的，专门查逃废债。{tail}",
+        "{filler}我是案件调查专员，编号{gonghao}，{you}的案子归我管。{tail}",
+        "{filler}这里是失信被执行人核查办公室。{tail}",
+        "{filler}我们是征信管理中心的，专门处理{you}这种逾期。{tail}",
+    ]),
+    ("euphemistic-impersonation", "en", "impersonation",
+     "impersonating institutions without naming police or court: investigation units, 'judicial assistance'", [
+        "{filler}This is the judicial assistance center handling your case.{tail}",
+        "{filler}I'm an investigator with the financial crimes unit.{tail}",
+        "{filler}We've been appointed by the prosecutor's office to resolve this.{tail}",
+        "{filler}This is the enforcement division calling about your warrant.{tail}",
+        "{filler}I'm with the county investigations office.{tail}",
+        "{filler}I'm calling on behalf of the court as an enforcement officer.{tail}",
+        "{filler}This is the state compliance bureau, your case has been escalated to us.{tail}",
+        "{filler}I'm a legal officer assigned to your file by the state.{tail}",
+    ]),
+    ("veiled-false-consequence", "zh", "false_consequence",
+     "false consequences without 坐牢/黑名单: children's exams and careers, every card frozen, 'no longer civil'", [
+        "{filler}{you}孩子以后高考、考研都会受影响。{tail}",
+        "{filler}明天{you}名下所有的银行卡都会被冻结。{tail}",
+        "{filler}这已经不是民事纠纷了，性质已经变了。{tail}",
+        "{filler}{you}这个已经涉嫌刑事了，后果自己清楚。{tail}",
+        "{filler}{you}单位会收到通知，到时候工作也保不住。{tail}",
+        "{filler}{you}家里人以后坐车出行都会受限制。{tail}",
+        "{filler}{you}的房子下个礼拜就会被强制拍卖。{tail}",
+        "{filler}以后{you}孩子考公务员，政审肯定过不去。{tail}",
+        "{filler}{you}的微信支付宝明天就全部冻结。{tail}",
+        "{filler}{you}这属于恶意逃废债，要追究刑事责任的。{tail}",
+        "{filler}{you}的手机号马上会被停机，全国联网。{tail}",
+        "{filler}不还的话，{you}的社保和公积金都会被扣掉。{tail}",
+    ]),
+    ("veiled-false-consequence", "en", "false_consequence",
+     "false consequences without arrest or jail: children's college, every account frozen, 'not civil anymore'", [
+        "{filler}Your kids won't get into college with this on your record.{tail}",
+        "{filler}Every bank account you have will be frozen tomorrow.{tail}",
+        "{filler}This isn't a civil matter anymore.{tail}",
+        "{filler}Your employer will be notified and you'll lose your job.{tail}",
+        "{filler}Your passport will be flagged and you won't be able to travel.{tail}",
+        "{filler}This is now considered theft by deception.{tail}",
+        "{filler}You'll never be able to rent an apartment again.{tail}",
+        "{filler}Your social security benefits will be stopped over this.{tail}",
+    ]),
+    ("disclosure-to-family-and-friends", "zh", "third_party_disclosure",
+     "the debt, its amount or its delay told to a spouse, sibling or friend, also without 欠款/逾期", [
+        "{filler}你是他老婆吧，他在我们这儿还有{amount}元没处理。{tail}",
+        "{filler}麻烦你跟你先生说，他那张卡已经{days}没还了。{tail}",
+        "{filler}你是她朋友对吧，她借的钱到现在还没还上。{tail}",
+        "{filler}你们是一家人，他在{bank}那笔{amount}元你心里得有数。{tail}",
+        "{filler}你跟她关系好，劝劝她把{bank}的账结了。{tail}",
+        "{filler}你是他哥吧，他这个贷款已经拖了{days}了。{tail}",
+        "{filler}你替我转告他，{bank}那边的账已经压了{days}。{tail}",
+        "{filler}他借钱这事你们家里人知道吗？{amount}元呢。{tail}",
+    ]),
+    ("disclosure-to-family-and-friends", "en", "third_party_disclosure",
+     "the debt, its amount or its delay told to a spouse, sibling or friend", [
+        "{filler}Are you his wife? He still has {amount_en} outstanding with us.{tail}",
+        "{filler}Tell your husband his card hasn't been paid in three months.{tail}",
+        "{filler}You're her friend, right? She never paid back her loan.{tail}",
+        "{filler}Your brother borrowed {amount_en} from {bank} and stopped paying.{tail}",
+        "{filler}Could you let your roommate know his account with {bank} is behind?{tail}",
+    ]),
+    ("insult-without-profanity", "zh", "insult", "contempt and humiliation without swear words", [
+        "{filler}{you}这种人也好意思借钱？{tail}",
+        "{filler}活了这么大岁数，连这点钱都还不上。{tail}",
+        "{filler}{you}脸皮可真够厚的。{tail}",
+        "{filler}{you}这辈子也就这样了。{tail}",
+        "{filler}真替{you}父母感到丢人。{tail}",
+        "{filler}跟{you}说话真费劲，一点廉耻心都没有。{tail}",
+        "{filler}像{you}这种没信用的人，谁会信你。{tail}",
+        "{filler}{you}还算个男人吗？{tail}",
+        "{filler}{you}是不是脑子不太好使？{tail}",
+        "{filler}{you}这样活着有什么意思。{tail}",
+        "{filler}借钱的时候挺能耐，还钱就装孙子。{tail}",
+        "{filler}{you}这种人我见多了，一点出息都没有。{tail}",
+    ]),
+    ("insult-without-profanity", "en", "insult", "contempt and humiliation without swear words", [
+        "{filler}You should be ashamed of yourself.{tail}",
+        "{filler}People like you are the reason rates go up.{tail}",
+        "{filler}Are you even an adult?{tail}",
+        "{filler}Honestly, you're a disappointment.{tail}",
+        "{filler}Do you have any self-respect at all?{tail}",
+        "{filler}I can't believe someone could be this irresponsible.{tail}",
+        "{filler}What kind of parent doesn't pay their bills?{tail}",
+        "{filler}You're a grown man acting like a child.{tail}",
+    ]),
+    ("implicit-pressure", "zh", "pressure", "pay-now demands without 必须/今天: staying on the line, 'right now'", [
+        "{filler}我就在线上等着，{you}现在去转。{tail}",
+        "{filler}这个钱无论如何今天都要到账。{tail}",
+        "{filler}别跟我说明天，就现在。{tail}",
+        "{filler}{you}现在挂了电话就去借，一个小时后我再打给{you}。{tail}",
+        "{filler}没有商量的余地，{amount}元一次性打过来。{tail}",
+        "{filler}{you}不转我就不挂，咱们耗着。{tail}",
+        "{filler}给{you}十分钟，钱到账了再说别的。{tail}",
+        "{filler}分期不可能，全款，马上。{tail}",
+    ]),
+    ("implicit-pressure", "en", "pressure", "pay-now demands: staying on the line, 'right now'", [
+        "{filler}I'll stay on the line while you transfer it.{tail}",
+        "{filler}It has to be today, no matter what.{tail}",
+        "{filler}Don't tell me tomorrow, I mean right now.{tail}",
+        "{filler}Hang up, borrow the money, and call me back within the hour.{tail}",
+        "{filler}No installments, the full amount, now.{tail}",
+    ]),
+    ("lawful-and-negated", "zh", "none",
+     "hard negatives: negations, lawful 征信/诉讼 statements, debt talk with the debtor, polite referrals", [
+        "我们不会起诉您，也不会上门，请您放心。",
+        "逾期记录会按规定如实报送征信，这个需要跟您说明。",
+        "如果长期不还，银行有权依法提起诉讼，这个需要您了解一下。",
+        "只有法院判决以后才可能强制执行，目前并没有。",
+        "{name}，您本人的欠款是{amount}元，已经逾期{days}。",
+        "我们不是法院也不是公安，只是受{bank}委托提醒您还款。",
+        "您孩子上学不会受影响，这个您放心。",
+        "我们不会联系您的家人，也不会打到您单位。",
+        "您今天能还多少就还多少，不用一次还清。",
+        "您要投诉的话，可以拨打{bank}的客服热线。",
+        "不好意思，这个事只能跟本人说，麻烦您让他回个电话。",
+        "您的情况我理解，咱们可以协商分期。",
+        "您说我们威胁您，我们绝对没有这个意思。",
+        "您可以咨询律师，这是您的权利。",
+        "您放心，您的信息我们会保密，不会告诉别人。",
+        "还款以后征信上会显示已结清。",
+    ]),
+    ("openings-and-closings", "zh", "none",
+     "hard negatives: the commonest agent turns of every call (greetings, identity checks, thanks, goodbyes)", [
+        "喂，你好，是{name}吧？",
+        "喂，请问是{name}本人吗？",
+        "你好，我找一下{name}。",
+        "好的，谢谢，再见。",
+        "不客气，您多保重，再见。",
+        "嗯，好的，那就先这样。",
+        "那我过两天再跟您联系。",
+        "您先忙，我晚点再打过来。",
+        "好的，我记下了。",
+        "嗯嗯，您说。",
+        "对，是这样的。",
+        "您稍等，我查一下。",
+    ]),
+    ("relay-a-message", "zh", "none",
+     "hard negatives: what CN-04 allows with a third party: asking them to pass on a message, leaving a number", [
+        "麻烦您转告他，{agency}的工作人员找他，让他回个电话。",
+        "您就跟她说{agency}的同事找她，她回拨这个号码就行。",
+        "那麻烦您跟他说一声，有空给我们回个电话，谢谢。",
+        "不好意思，涉及他本人的事，我们只能跟他本人说。",
+        "您方便的话帮忙转达一下，就说{agency}找他有点事。",
+        "他回来以后请他打这个号码找我，我姓{surname}。",
+        "没关系，那我们改天再联系他本人。",
+        "请问您能帮我们联系上他吗？让他回个电话就行。",
+    ]),
+    ("relay-a-message", "en", "none",
+     "hard negatives: what the FDCPA allows with a third party: asking them to pass on a message", [
+        "Could you ask him to call us back at this number?",
+        "Please let her know that someone from our office called.",
+        "I can only discuss this with him directly, thank you.",
+        "When he's back, could you have him return my call?",
+        "No problem, we'll try to reach her another time.",
+    ]),
+    ("openings-and-closings", "en", "none",
+     "hard negatives: the commonest agent turns of every call (greetings, identity checks, thanks, goodbyes)", [
+        "Hi, is this {name}?",
+        "Hello, may I speak with {name}?",
+        "Okay, thank you, goodbye.",
+        "No problem, take care.",
+        "I'll call you back in a couple of days.",
+        "Sure, go ahead.",
+        "Let me check that for you.",
+        "Alright, I've made a note of it.",
+    ]),
+    ("lawful-and-negated", "en", "none",
+     "hard negatives: negations, lawful credit-reporting and legal statements, debt talk with the debtor", [
+        "We will not sue you or contact your employer.",
+        "Late payments may be reported to the credit bureaus.",
+        "If the account stays unpaid the creditor may consider legal options, but nothing has been filed.",
+        "I'm not an attorney and this is not a legal notice.",
+        "Your balance is {amount_en}, and you can pay it in installments.",
+        "I can only discuss this with the account holder, could you ask him to call us back?",
+        "Nobody is going to come to your house.",
+        "You have the right to consult a lawyer about this.",
+    ]),
+]
+
+# ---- ASR noise: what Whisper writes --------------------------------------------------------------------------
+TRADITIONAL_SHARE = 0.25  # of the noised Chinese copies are in Traditional characters (Whisper base does that)
+
+
+def _homophones(texts: list[str]) -> dict[str, list[str]]:
+    """Characters of the corpus grouped by toneless pinyin: 工 → 公 弓 …, 收 → 手 首 …"""
+    from pypinyin import Style, lazy_pinyin
+
+    by_sound: dict[str, list[str]] = {}
+    for char in sorted({c for text in texts for c in text if "\u4e00" <= c <= "\u9fff"}):
+        by_sound.setdefault(lazy_pinyin(char, style=Style.NORMAL)[0], []).append(char)
+    return {c: [o for o in group if o != c] for group in by_sound.values() for c in group if len(group) > 1}
+
+
+def asr_noised(text: str, lang: str, rng: random.Random, homophones: dict[str, list[str]]) -> str:
+    """One ASR-like copy: two homophone substitutions, or one or two dropped characters, or (Chinese)
+    Traditional characters; punctuation dropped as ASR often does. English: lower case, no punctuation, one
+    short word dropped."""
+    if lang == "en":
+        words = [w.strip(".,?!") for w in text.lower().split()]
+        if len(words) > 4:
+            del words[rng.randrange(1, len(words) - 1)]
+        return " ".join(w for w in words if w)
+    if rng.random() < TRADITIONAL_SHARE:
+        import opencc
+
+        noised = opencc.OpenCC("s2t").convert(text)
+    else:
+        chars = list(text)
+        positions = [i for i, c in enumerate(chars) if c in homophones]
+        if positions and rng.random() < 0.6:
+            for i in rng.sample(positions, min(2, len(positions))):
+                chars[i] = rng.choice(homophones[chars[i]])
+        else:
+            hanzi = [i for i, c in enumerate(chars) if "\u4e00" <= c <= "\u9fff"]
+            for i in sorted(rng.sample(hanzi, min(rng.choice((1, 2)), len(hanzi))), reverse=True):
+                del chars[i]
+        noised = "".join(chars)
+    return noised.replace("，", " ").replace("。", "").replace("？", "")
+
+
+def family_rows(rng: random.Random) -> tuple[list[dict], list[dict]]:
+    train: list[dict] = []
+    holdout: list[dict] = []
+    for name, lang, label, _, templates in FAMILIES:
+        slots = SLOTS_ZH if lang == "zh" else SLOTS_EN
+        for index, template in enumerate(templates):
+            held = _is_holdout(index)
+            for text in _variants(template, rng, slots, HOLDOUT_VARIANTS if held else TRAIN_VARIANTS):
+                (holdout if held else train).append(
+                    {"text": text, "labels": label, "lang": lang, "template": f"{lang}-{name}-{label}-{index}"})
+    return train, holdout
+
+
+def with_asr_copies(rows: list[dict], rng: random.Random, homophones: dict[str, list[str]]) -> list[dict]:
+    """Every row plus one ASR-noised copy of it (same labels, same template, so it stays in the same split)."""
+    copies = []
+    for row in rows:
+        noised = asr_noised(row["text"], row["lang"], rng, homophones)
+        if noised.strip() and noised != row["text"]:
+            copies.append({**row, "text": noised})
+    return rows + copies
+
+
+def write_family_notes(path: Path, train: list[dict], holdout: list[dict]) -> None:
+    """FAMILIES.md: what each family covers and how many utterances it gave each split."""
+    lines = ["# Violation corpus families", "",
+             "Written by scripts/make_seed_corpus.py (do not edit). Every row also has one ASR-noised copy in the "
+             "same split (homophones, dropped characters, Traditional characters; English: lower case, no "
+             "punctuation, a dropped word).", "",
+             "| family | language | label | covers | templates | train rows | holdout rows |", "|---|---|---|---|---|---|---|",
+             "| seed templates | zh, en | each label | the first hand-written templates per label (explicit wording) "
+             "| see the script | | |"]
+    for name, lang, label, covers, templates in FAMILIES:
+        prefix = f"{lang}-{name}-{label}-"
+        count = lambda rows: sum(1 for r in rows if r["template"].startswith(prefix))  # noqa: E731
+        lines.append(f"| {name} | {lang} | {label} | {covers} | {len(templates)} | {count(train)} | {count(holdout)} |")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _fill(template: str, rng: random.Random, slots: dict[str, list[str]]) -> str:
     values = {name: rng.choice(options) for name, options in slots.items()}
     amount, amount_zh = rng.choice(AMOUNTS)
@@ -654,8 +962,17 @@ def main() -> None:
     rng = random.Random(SEED)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     train, holdout = violation_rows(rng)
+    family_rng = random.Random(SEED + 1)  # its own stream: the emotion corpus below stays as it was
+    f_train, f_holdout = family_rows(family_rng)
+    homophones = _homophones([r["text"] for r in train + holdout + f_train + f_holdout])
+    train = with_asr_copies(train + f_train, family_rng, homophones)
+    holdout = with_asr_copies(holdout + f_holdout, family_rng, homophones)
     _write(DATA_DIR / "violations_train.tsv", train)
     _write(DATA_DIR / "violations_holdout.tsv", holdout)
+    write_family_notes(DATA_DIR / "FAMILIES.md", train, holdout)
+    for path in (DATA_DIR / "violations_train.tsv", DATA_DIR / "violations_holdout.tsv"):
+        # the semantic head's sentence vectors, stored so that training does not embed the corpus each time
+        write_embeddings([e.text for e in load_violation_corpus(path)], embedding_file(path))
     e_train, e_holdout = emotion_rows(rng)
     _write(DATA_DIR / "emotion_train.tsv", e_train)
     _write(DATA_DIR / "emotion_holdout.tsv", e_holdout)

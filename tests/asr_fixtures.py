@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.conftest import IN_CI, SHARED_DIR
+from tests.labelled_calls import ScriptTurn, script_turns
 
 AUDIO_DIR = SHARED_DIR / "data" / "audio"
 CALLS_DIR = SHARED_DIR / "data" / "calls"
@@ -41,18 +42,8 @@ def manifest_clips() -> list[Clip]:
     return [Clip(AUDIO_DIR / r["file"], r["language"], r["reference_transcript"], int(r["channels"])) for r in rows]
 
 
-@dataclass(frozen=True)
-class Turn:
-    start: float
-    end: float
-    channel: str  # L | R
-    role: str
-    text: str
-
-
-def call_turns(call_id: str) -> list[Turn]:
-    rows = csv.DictReader((CALLS_DIR / f"{call_id}.segments.tsv").open(encoding="utf-8"), delimiter="\t")
-    return [Turn(float(r["start_s"]), float(r["end_s"]), r["channel"], r["role"], r["text"]) for r in rows]
+def call_turns(call_id: str) -> list[ScriptTurn]:
+    return script_turns(CALLS_DIR, call_id)
 
 
 def _digits_to_chinese(text: str) -> str:

@@ -6,7 +6,6 @@ sample calls uploaded to the real SeaweedFS server from conftest; a migrated SQL
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -57,10 +56,6 @@ def upload_calls(settings, store, call_ids, tmp_path: Path, day: date = RUN_DAY)
             shutil.copy(LABELLED_CALLS_DIR / f"{call_id}{suffix}", chosen / f"{call_id}{suffix}")
     uploaded = upload_samples(settings, store, day=day, samples_dir=chosen)
     return [u.key for u in uploaded if u.key.endswith(".flac")]
-
-
-def labels(call_id: str) -> dict:
-    return json.loads((LABELLED_CALLS_DIR / f"{call_id}.labels.json").read_text(encoding="utf-8"))
 
 
 def table_counts(database_url: str) -> dict[str, int]:

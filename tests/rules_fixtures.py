@@ -66,11 +66,25 @@ def _history(items: list[dict[str, Any]], account: str, number: str) -> tuple[Ca
     return tuple(attempts)
 
 
-def _channel(speaker: str, loud: list[list[float]], rate: float | None, speech: float) -> ChannelFeatures:
+def _levels(raised: list[list[float]] | None, duration: float) -> tuple:
+    """Per-second speech levels: calm speech wandering ±2 dB around -26 dBFS, plus raised stretches
+    [start, end, dB]; None: no per-second levels (features stored before they were measured)."""
+    if raised is None:
+        return ()
+    wander = (0.0, 1.5, -1.0, 2.0, -2.0, 0.5, -0.5, 1.0)
+    pieces = []
+    for second in range(int(duration)):
+        rise = sum(db for a, b, db in raised if a <= second < b)
+        pieces.append((float(second), second + 0.9, -26.0 + wander[second % len(wander)] + rise, 220.0))
+    return tuple(pieces)
+
+
+def _channel(speaker: str, loud: list[list[float]], rate: float | None, speech: float,
+             raised: list[list[float]] | None = None, duration: float = 60.0) -> ChannelFeatures:
     return ChannelFeatures(
         speaker=speaker, speech_spans=(), speech_seconds=speech, longest_silence_s=0.0,
         loudness_dbfs_mean=-25.0, loudness_dbfs_peak=-6.0, loud_spans=tuple(Span(a, b) for a, b in loud),
-        pitch_mean_hz=None, pitch_std_hz=None, speech_rate_sps=rate,
+        pitch_mean_hz=None, pitch_std_hz=None, speech_rate_sps=rate, speech_levels=_levels(raised, duration),
     )
 
 
@@ -78,8 +92,9 @@ def _features(spec: dict[str, Any] | None, duration: float) -> AcousticFeatures 
     if spec is None:
         return None
     channels = (
-        _channel("agent", spec.get("loud_agent", []), spec.get("agent_rate"), spec.get("agent_speech", 20.0)),
-        _channel("customer", spec.get("loud_customer", []), None, 20.0),
+        _channel("agent", spec.get("loud_agent", []), spec.get("agent_rate"), spec.get("agent_speech", 20.0),
+                 spec.get("raised_agent", [])),
+        _channel("customer", spec.get("loud_customer", []), None, 20.0, spec.get("raised_customer", [])),
     )
     silence = tuple(Span(a, b) for a, b in spec.get("silence", []))
     return AcousticFeatures(

@@ -18,22 +18,27 @@ from asr.transcribe import TranscribeOptions, TranscriptionResult, transcribe_au
 from tests.asr_fixtures import (AUDIO_DIR, CALLS_DIR, call_turns, cer, error_rate, manifest_clips, normalise_en,
                                 require_dir)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.asr_output]
 
 CHANNEL_MAP = {"left": "agent", "right": "customer"}
 DEFAULT = TranscribeOptions()  # faster-whisper, base, int8, greedy, VAD, zh
 
-# Measured with the default options (faster-whisper base int8, greedy, VAD): CER for zh, WER for en.
-# The threshold is the measurement plus a margin for CPU/library differences.
+# ASR-dependent thresholds. CTranslate2's int8 kernels differ by instruction set, so each threshold is the worst
+# value measured over CT2_FORCE_CPU_ISA = AVX512, AVX2, GENERIC × cpu_threads 1, 2 (bench/asr_spread.py; the
+# table is in docs/asr-robustness.md) plus the stated margin. CER for zh, WER for en, default options
+# (faster-whisper base int8, greedy, VAD). scripts/test.sh runs this module under two instruction sets.
 CLIP_THRESHOLDS = {
-    "BAC009S0724W0121.wav": 0.30,  # measured 0.167 (广州市房地产 → 佛地产, 中介 → 中间)
-    "zh.wav": 0.10,  # measured 0.000
-    "chinese.flac": 0.40,  # measured 0.200 (one character of a 1 s idiom fragment: 砸 → 扎)
-    "librispeech-1995-1837-0001.wav": 0.10,  # measured 0.000
-    "english.wav": 0.10,  # measured 0.000 ("1, 2, 3." read as one two three)
-    "jfk.flac": 0.10,  # measured 0.000
+    "BAC009S0724W0121.wav": 0.30,  # worst 0.167 on every ISA (广州市房地产 → 佛地产, 中介 → 中间); margin 0.13 ≈ 1.5 chars
+    "zh.wav": 0.10,  # worst 0.000; margin 0.10 = 2 of 20 characters
+    "chinese.flac": 0.40,  # worst 0.200 (砸 → 扎 in a 5-character, 1 s idiom); margin = one more character
+    "librispeech-1995-1837-0001.wav": 0.10,  # worst 0.000; margin 0.10 ≈ 2 of 22 words
+    "english.wav": 0.10,  # worst 0.000 ("1, 2, 3." read as one two three)
+    "jfk.flac": 0.10,  # worst 0.000; margin 0.10 = 2 of 22 words
 }
-CALL_CER_THRESHOLD = 0.25  # per channel; measured 0.12-0.21 on the 8 calls (callA_06: 0.129 / 0.145)
+STEREO_WER_THRESHOLD = 0.10  # per channel of stereo_diarization.wav; worst 0.000; margin 2 of 20 words
+CALL_CER_THRESHOLD = 0.25  # per channel; worst 0.181 on the two test calls, 0.210 on all 8; margin ≥ 0.04
+TURN_TIME_TOLERANCE_S = 1.0  # a turn's first/last segment vs the script; worst 0.38 s on the 8 Mandarin calls
+LOOP_CLIP_MAX_CHARS = 20  # chinese.flac (0.96 s, 5 characters) came back as 6 characters on every ISA
 TEST_CALLS = ("callA_06", "callA_04")  # the two shortest calls (56 s, 59 s)
 
 
@@ -78,8 +83,8 @@ def test_stereo_channels_are_attributed_through_the_channel_map(clips):
     options = TranscribeOptions(language="en")
     left_text, right_text = (part.split(": ", 1)[1] for part in stereo.reference.split(" | "))
     transcript = transcribe_loaded(load_audio(stereo.file), options, CHANNEL_MAP)
-    assert error_rate("en", left_text, joined(transcript, "agent")) <= 0.1
-    assert error_rate("en", right_text, joined(transcript, "customer")) <= 0.1
+    assert error_rate("en", left_text, joined(transcript, "agent")) <= STEREO_WER_THRESHOLD
+    assert error_rate("en", right_text, joined(transcript, "customer")) <= STEREO_WER_THRESHOLD
     swapped = transcribe_loaded(load_audio(stereo.file), options, {"left": "customer", "right": "agent"})
     assert joined(swapped, "customer") == joined(transcript, "agent")
     starts = [s.start for s in transcript.segments]
@@ -106,8 +111,8 @@ def test_call_segments_match_script_turns_speakers_and_times(call_results, call)
     for index, turn in enumerate(turns):
         segments = by_turn[index]
         assert segments, f"{call}: nothing transcribed for turn {turn}"
-        assert min(s.start for s in segments) == pytest.approx(turn.start, abs=1.0), turn
-        assert max(s.end for s in segments) == pytest.approx(turn.end, abs=1.0), turn
+        assert min(s.start for s in segments) == pytest.approx(turn.start, abs=TURN_TIME_TOLERANCE_S), turn
+        assert max(s.end for s in segments) == pytest.approx(turn.end, abs=TURN_TIME_TOLERANCE_S), turn
 
 
 @pytest.mark.parametrize("call", TEST_CALLS)
@@ -146,19 +151,14 @@ def test_silence_and_noise_yield_no_text(tmp_path):
     assert transcribe_loaded(load_audio(mono), TranscribeOptions(vad=False), None).segments == ()
 
 
-def test_a_real_repetition_loop_is_cut(clips, clip_transcript):
-    """On this 1 s clip Whisper base writes 「这次的新的新的新的…」 (600 characters) after the speech."""
-    from asr.audio import normalise_loudness
-    from asr.backends import load_backend
-
+def test_a_clip_known_to_provoke_loops_comes_back_without_one(clip_transcript):
+    """On some CPUs Whisper base writes 「这次的新的新的新的…」 (600 characters) after this 1 s idiom; on others
+    the raw decode is clean. Either way the output must hold the invariant: no unit of 2+ characters repeated
+    3 or more times in a row, and no more text than the speech can hold. (The guards themselves are proved on
+    segment sequences built to loop in tests/test_asr_guards.py.)"""
     text = joined(clip_transcript("chinese.flac"))
     assert not re.search(r"(.{2,})\1{2,}", text), text
-    assert len(text) < 20
-    # the fixture still provokes the loop: the same backend on the same samples, without the guards
-    samples = normalise_loudness(load_audio(clips["chinese.flac"].file).channels[0].samples)
-    backend = load_backend("faster-whisper", "base", "auto", "int8", 2)
-    raw = " ".join(s.text for s in backend.transcribe(samples, DEFAULT.decode_options()))
-    assert re.search(r"(.{2,})\1{2,}", raw), f"the raw decode no longer loops ({raw!r}); pick another fixture"
+    assert len(text) <= LOOP_CLIP_MAX_CHARS, text
 
 
 def test_corrupt_recording_raises_the_typed_error(tmp_path):

@@ -9,24 +9,26 @@ from sqlalchemy import func, select, update
 
 from callqc.db import session_scope
 from callqc.db.models import ComplaintCallLink, ComplaintRow, FindingRow, Recording, RectificationItem
-from qc.attribution import refresh_attribution
-from qc.attribution.closed_loop import RectificationError, create_item, measure_effects, update_item
+from callqc.attribution import refresh_attribution, write_population
+from callqc.rectification import RectificationError, create_item, measure_effects, update_item
 from qc.attribution.config import load_attribution_config
-from qc.attribution.synthetic import PopulationSpec, generate_population, write_population
+from qc.attribution.synthetic import PopulationSpec, generate_population
 
 CONFIG = load_attribution_config()
 SMALL = PopulationSpec(n_calls=4_000, n_agents=40, target_complaints=400, weeks=12, rise_factor=5.0, seed=11)
 
+TZ = "Asia/Shanghai"  # the callee time zone of the test data (settings qc.timezone in the app)
+
 
 def test_refresh_stores_links_and_opens_items_once(db_session_factory):
     population = generate_population(SMALL)
-    write_population(db_session_factory, population)
+    write_population(db_session_factory, population, TZ)
     with session_scope(db_session_factory) as session:  # a reviewer confirmed one threat finding
         finding_id = session.scalars(select(FindingRow.id).where(FindingRow.category == "threat").limit(1)).one()
         session.execute(update(FindingRow).where(FindingRow.id == finding_id).values(status="confirmed"))
     day_to = population.end - timedelta(days=1)
 
-    result = refresh_attribution(db_session_factory, population.spec.start, day_to)
+    result = refresh_attribution(db_session_factory, population.spec.start, day_to, tz=TZ)
     assert result.n_calls == len(population.calls) and result.n_complaints == len(population.complaints)
     with session_scope(db_session_factory) as session:
         links = session.execute(select(func.count(ComplaintCallLink.id))).scalar_one()
@@ -49,7 +51,7 @@ def test_refresh_stores_links_and_opens_items_once(db_session_factory):
     assert any(population.spec.rising_line in item.title for item in items)
     assert len(result.rectification) == len(items)
 
-    again = refresh_attribution(db_session_factory, population.spec.start, day_to)
+    again = refresh_attribution(db_session_factory, population.spec.start, day_to, tz=TZ)
     with session_scope(db_session_factory) as session:
         assert session.execute(select(func.count(RectificationItem.id))).scalar_one() == len(items)
         assert session.execute(select(func.count(ComplaintCallLink.id))).scalar_one() == links
@@ -79,7 +81,7 @@ def test_effect_measure_compares_rates_before_and_after(db_session_factory):
         item = create_item(session, "恒信资产", "威胁恐吓专项整改", due_date=date(2026, 5, 31), config=CONFIG)
         item.created_at = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)  # a manual item acts from its creation day
         session.flush()
-        assert measure_effects(session, CONFIG, today=date(2026, 6, 30)) == 1
+        assert measure_effects(session, CONFIG, TZ, today=date(2026, 6, 30)) == 1
         assert item.effect_rate_before == pytest.approx(1000 * 30 / 300)
         assert item.effect_rate_after == pytest.approx(1000 * 6 / 300)
         assert item.effect_measured_at is not None
@@ -104,7 +106,7 @@ def test_a_period_without_calls_gives_an_empty_result_not_an_error(sqlite_url, t
     from qc.attribution import markdown_summary
     from qc.reports import render_report
 
-    result = refresh_attribution(session_factory(make_engine(sqlite_url)), date(2026, 1, 1), date(2026, 3, 1))
+    result = refresh_attribution(session_factory(make_engine(sqlite_url)), date(2026, 1, 1), date(2026, 3, 1), tz=TZ)
     assert result.model.n_calls == 0 and result.model.terms.empty
     assert "无显著根因" in markdown_summary(result)
     paths = render_report(result, tmp_path)

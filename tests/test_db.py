@@ -25,7 +25,7 @@ from callqc.db.models import (
     TranscriptRow,
     User,
 )
-from callqc.ingest import call_from_recording
+from callqc.db.mapping import call_from_recording
 
 SHANGHAI = timezone(timedelta(hours=8))
 

@@ -6,7 +6,6 @@ task runner) and several tests read that run; the other tests use one to three o
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import signal
@@ -14,7 +13,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 
 import pytest
@@ -22,13 +20,21 @@ import yaml
 from sqlalchemy import func, select
 
 from conftest import REPO_ROOT
-from flows_fixtures import (LABELLED_CALLS_DIR, RUN_DAY, SHORT_CALLS, flow_settings, labels,  # noqa: F401
+from flows_fixtures import (LABELLED_CALLS_DIR, RUN_DAY, SHORT_CALLS, flow_settings,  # noqa: F401
                             prefect_api, table_counts, thread_flow, upload_calls)
+from labelled_calls import DetectionTally, FoundFinding, evaluate_call
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
 ALL_CALLS = tuple(sorted(p.stem for p in LABELLED_CALLS_DIR.glob("callA_*.flac")))
-TURN_TOLERANCE_S = 1.0  # a finding's span may start/end this far outside the labelled turn (ASR timing)
+# Thresholds for the labelled run, from the spread over CT2_FORCE_CPU_ISA = AVX512 / AVX2 / GENERIC × cpu_threads
+# 1 / 2 (bench/asr_spread.py, docs/asr-robustness.md). Measured on every configuration: 10/10 labels found, no
+# compliant call flagged (all three scored 100 against the flag threshold of 80), every violating call flagged
+# (scores 0-75), one unexpected finding (callA_05: a threat model/phrase hit beside its impersonation turn).
+RECALL_FLOOR = 0.9  # margin: one label of ten may be lost to a changed token
+COMPLIANT_FLAGGED_CEILING = 0  # margin: 20 score points (a major finding) on every compliant call
+VIOLATING_UNFLAGGED_CEILING = 0  # margin: the closest violating call scored 75, fatal ones 0
+UNEXPECTED_CEILING = 3  # measured 1; margin 2
 
 
 def _sessions(url: str):
@@ -89,12 +95,6 @@ def stored_results(database_url: str) -> dict[str, CallResult]:
     return results
 
 
-def labelled_turn(call_id: str, turn: int) -> tuple[float, float]:
-    with open(LABELLED_CALLS_DIR / f"{call_id}.segments.tsv", encoding="utf-8") as handle:
-        row = list(csv.DictReader(handle, delimiter="\t"))[turn]
-    return float(row["start_s"]), float(row["end_s"])
-
-
 # ---- one sequential run over the 8 labelled calls, shared by several tests ---------------------------
 
 @pytest.fixture(scope="session")
@@ -112,7 +112,12 @@ def labelled_run(s3_settings, prefect_api, tmp_path_factory):  # noqa: F811 - th
     return settings, state
 
 
+@pytest.mark.asr_output
 def test_labelled_calls_violations_found_and_compliant_calls_pass(labelled_run, capsys):
+    """Detection through Whisper, robust to the few tokens that change between CPUs: a recall floor and
+    ceilings on false alarms, each set from the spread measured across instruction sets and thread counts
+    (bench/asr_spread.py, docs/asr-robustness.md) with a stated margin. The rules on the reference scripts
+    themselves are checked exactly in tests/test_rules_calls.py."""
     settings, state = labelled_run
     assert state.is_completed()
     summary = state.result()
@@ -121,30 +126,19 @@ def test_labelled_calls_violations_found_and_compliant_calls_pass(labelled_run, 
     assert {r.status for r in results.values()} == {"scored"}
     assert all(r.segments for r in results.values())
 
-    found, labelled, missed = defaultdict(int), defaultdict(int), []
+    tally = DetectionTally()
     for call_id in ALL_CALLS:
-        truth, result = labels(call_id), results[call_id]
-        if truth["compliant"]:
-            assert not result.flagged, f"{call_id} is compliant but was flagged: {result.findings}"
-            continue
-        assert result.flagged, f"{call_id} has violations {truth['violations']} but was not flagged"
-        for violation in truth["violations"]:
-            category = violation["category"]
-            labelled[category] += 1
-            spans = [(f[3], f[4]) for f in result.findings if f[1] == category]
-            if violation["turn"] is not None:  # said in a known turn: a finding must lie on that turn
-                start, end = labelled_turn(call_id, violation["turn"])
-                spans = [(s, e) for s, e in spans if s is not None and e is not None
-                         and s < end + TURN_TOLERANCE_S and e > start - TURN_TOLERANCE_S]
-            if spans:
-                found[category] += 1
-            else:
-                missed.append(f"{call_id}:{category}")
+        findings = [FoundFinding(category, start, end, rule_id)
+                    for rule_id, category, _, start, end, _ in results[call_id].findings]
+        tally.add(evaluate_call(LABELLED_CALLS_DIR, call_id, findings, bool(results[call_id].flagged)))
     with capsys.disabled():
-        print("\nrecall per category over the labelled calls (whole flow, Whisper base):")
-        for category in sorted(labelled):
-            print(f"  {category:30s} {found[category]}/{labelled[category]} = {found[category] / labelled[category]:.2f}")
-    assert not missed, f"labelled violations not found on the right call/turn: {missed}"
+        print(f"\nlabelled calls through the whole flow (Whisper base): recall {tally.recall:.2f} "
+              f"(floor {RECALL_FLOOR}), missed {tally.missed}, compliant flagged {tally.compliant_flagged}, "
+              f"unexpected findings {len(tally.unexpected)} (ceiling {UNEXPECTED_CEILING}): {tally.unexpected}")
+    assert tally.recall >= RECALL_FLOOR, f"labelled violations not found on the right call/turn: {tally.missed}"
+    assert len(tally.compliant_flagged) <= COMPLIANT_FLAGGED_CEILING, tally.compliant_flagged
+    assert len(tally.violating_unflagged) <= VIOLATING_UNFLAGGED_CEILING, tally.violating_unflagged
+    assert len(tally.unexpected) <= UNEXPECTED_CEILING, tally.unexpected
 
 
 def test_second_run_does_no_new_work(labelled_run):

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from callqc import db
 from callqc.db.models import PipelineRun, Recording
-from callqc.ingest import IngestError, call_from_recording, ingest_day
+from callqc.db.mapping import call_from_recording
+from callqc.ingest import IngestError, ingest_day
 from callqc.samples import SAMPLE_CALLS_DIR, sample_calls, upload_samples
 from callqc.settings import Settings
 from callqc.sidecar import RecordingMetadata

@@ -31,13 +31,15 @@ from tests.conftest import SHARED_DIR
 
 CALLS_DIR = SHARED_DIR / "data" / "calls"
 
-# Measured with seed 0 (holdout F1): threat 0.845, insult 0.894, impersonation 0.747, false_consequence 0.771,
-# third_party_disclosure 0.889, pressure 0.806; macro 0.825 (zh 0.859, en 0.745); lowest precision 0.844 (insult).
+# Measured with seed 0 (holdout F1; the holdout holds the paraphrase families and ASR-noised copies of
+# scripts/make_seed_corpus.py; model = character TF-IDF + sentence-embedding head): threat 0.811, insult 0.906,
+# impersonation 0.898, false_consequence 0.891, third_party_disclosure 0.942, pressure 0.925; macro 0.896
+# (zh 0.901, en 0.879); lowest precision 0.889 (threat). TF-IDF alone on the same holdout: macro 0.83.
 # Emotion: macro 0.856 (angry 0.818, distressed 0.759, calm 0.848), complaint intent F1 1.0.
-MIN_VIOLATION_F1 = {"threat": 0.80, "insult": 0.85, "impersonation": 0.70, "false_consequence": 0.72,
-                    "third_party_disclosure": 0.84, "pressure": 0.76}
-MIN_VIOLATION_MACRO_F1 = 0.79
-MIN_VIOLATION_PRECISION = 0.80
+MIN_VIOLATION_F1 = {"threat": 0.75, "insult": 0.88, "impersonation": 0.86, "false_consequence": 0.87,
+                    "third_party_disclosure": 0.90, "pressure": 0.90}
+MIN_VIOLATION_MACRO_F1 = 0.86
+MIN_VIOLATION_PRECISION = 0.85
 MIN_EMOTION_MACRO_F1 = 0.81
 MIN_COMPLAINT_F1 = 0.95
 
@@ -144,7 +146,8 @@ def test_synthetic_calls_every_labelled_violation_turn_is_scored_above_its_decis
             missed += [(call_id, segment.id, c) for c in truth.get(segment.id, set()) - flagged]
             false_alarms += [(call_id, segment.id, c) for c in flagged - truth.get(segment.id, set())]
     assert missed == []
-    # measured: 2 false alarms in 47 agent turns (a callback promise read as a threat, a rebuke as an insult)
+    # measured: 3 false alarms in 47 agent turns at the decision point 0.5 (a callback promise and «你跟她关系怎么样»
+    # read as threats, the latter also as disclosure); the packs' calibrated thresholds leave the two threats
     assert len(false_alarms) <= 3, false_alarms
 
 
@@ -163,11 +166,15 @@ def test_synthetic_calls_customer_emotion_and_complaint_intent():
 
 
 # ---- acoustics ---------------------------------------------------------------------------------------
-def _channel(speaker, loud_spans=(), loudness=-26.0, pitch_std=20.0, rate=4.0, speech=40.0):
+def _channel(speaker, loud_spans=(), loudness=-26.0, pitch_std=20.0, rate=4.0, speech=40.0, raised=()):
+    """A channel with per-second speech levels wandering ±2 dB around `loudness`, `raised` = [(start, end, dB)]."""
+    wander = (0.0, 1.5, -1.0, 2.0, -2.0, 0.5, -0.5, 1.0)
+    levels = tuple((float(t), t + 0.9, loudness + wander[t % 8] + sum(db for a, b, db in raised if a <= t < b), 180.0)
+                   for t in range(int(speech)))
     return ChannelFeatures(speaker=speaker, speech_spans=(Span(0.0, speech),), speech_seconds=speech,
                            longest_silence_s=1.0, loudness_dbfs_mean=loudness, loudness_dbfs_peak=loudness + 8,
                            loud_spans=tuple(loud_spans), pitch_mean_hz=180.0, pitch_std_hz=pitch_std,
-                           speech_rate_sps=rate)
+                           speech_rate_sps=rate, speech_levels=levels)
 
 
 def _features(agent, customer):
@@ -176,13 +183,13 @@ def _features(agent, customer):
 
 def test_agent_agitation_orders_shouting_above_calm_speech():
     calm = agent_agitation(_features(_channel("agent"), _channel("customer")))
-    shouting = agent_agitation(_features(
-        _channel("agent", loud_spans=[Span(10.0, 16.0), Span(20.0, 24.0)], loudness=-16.0, pitch_std=75.0),
-        _channel("customer")))
-    brief_peak = agent_agitation(_features(_channel("agent", loud_spans=[Span(10.0, 10.8)]), _channel("customer")))
-    assert calm.score == 0.0
-    assert shouting.score > 0.8 and shouting.longest_loud_s == pytest.approx(6.0)
-    assert calm.score < brief_peak.score < shouting.score
+    shouting = agent_agitation(_features(_channel("agent", raised=[(10, 16, 10.0)]), _channel("customer")))
+    brief_peak = agent_agitation(_features(_channel("agent", raised=[(10, 11, 8.0)]), _channel("customer")))
+    loud_microphone = agent_agitation(_features(_channel("agent", loudness=-12.0), _channel("customer")))
+    assert calm.score < 0.5 and not calm.stretches
+    assert loud_microphone.score == calm.score  # a loud level throughout is the agent's own baseline
+    assert shouting.score > 0.8 and shouting.stretches[0].start == pytest.approx(10.0)
+    assert calm.score < brief_peak.score < 0.5 < shouting.score
     assert agent_agitation(AcousticFeatures(duration=1.0, channels=(_channel("customer"),))) is None
     loud_segment, quiet_segment = Segment(1, 10.0, 16.0, "agent", "x"), Segment(2, 30.0, 36.0, "agent", "x")
     assert segment_agitation(loud_segment, shouting) > segment_agitation(quiet_segment, shouting)
@@ -193,7 +200,7 @@ def test_segment_scores_carry_agitation_and_customer_labels():
     transcript = Transcript((Segment(0, 10.0, 16.0, "agent", "你今天必须还清，否则后果自负！"),
                              Segment(1, 17.0, 20.0, "customer", "我要投诉你们，打12378！"),
                              Segment(2, 21.0, 23.0, "agent", "")), "zh", 23.0)
-    features = _features(_channel("agent", loud_spans=[Span(10.0, 16.0)], loudness=-16.0), _channel("customer"))
+    features = _features(_channel("agent", raised=[(10, 16, 10.0)]), _channel("customer"))
     scores = scorer.segment_scores(transcript, features)
     assert set(scores) == {0, 1}  # empty segments are not scored
     assert scores[0]["pressure"] >= 0.5 and scores[0]["agitation"] > 0.5

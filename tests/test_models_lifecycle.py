@@ -20,7 +20,7 @@ from callqc.db.models import (
     SegmentRow,
     TranscriptRow,
 )
-from qc.models.registry import (
+from callqc.model_registry import (
     MODEL_KEY_PREFIX,
     ModelArtifactError,
     ModelArtifactUnreachable,
@@ -31,8 +31,9 @@ from qc.models.registry import (
     promoted_model,
     register_model,
 )
-from qc.models.scorer import clear_loaded_scorers, load_promoted_scorer
-from qc.models.training import VIOLATION_TRAIN_FILE, TrainingOptions, review_examples, train_violation
+from callqc.model_registry import clear_loaded_scorers, load_promoted_scorer
+from callqc.model_registry import review_examples
+from qc.models.training import VIOLATION_TRAIN_FILE, TrainingOptions, train_violation
 from tests.conftest import SHARED_DIR
 
 

@@ -8,7 +8,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from callqc import pipeline
+from callqc import failures, pipeline
+from callqc.summary import RunSummary
+from callqc.db import mapping
 from callqc.db import session_scope
 from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
 from qc.domain import AcousticFeatures, CallScore, ChannelFeatures, Finding, Segment, Span, Transcript
@@ -51,8 +53,8 @@ SCORE = CallScore(score=55.0, flagged=True, fatal=False, pack="cn_collection", p
 
 
 def test_features_survive_the_json_column():
-    assert pipeline.features_from_json(pipeline.features_to_json(FEATURES)) == FEATURES
-    assert pipeline.features_from_json({}) is None
+    assert mapping.features_from_json(mapping.features_to_json(FEATURES)) == FEATURES
+    assert mapping.features_from_json({}) is None
 
 
 def test_transcript_and_score_are_stored_once(db_session_factory):
@@ -171,17 +173,17 @@ def test_failure_reasons_say_what_kind_of_fault_it_was():
     except IngestError as exc:
         ingest = exc
     database = OperationalError("INSERT", {}, Exception("database is locked"))
-    changed = pipeline.RecordingChangedError("s3://recordings/x.flac changed since ingest")
+    changed = failures.RecordingChangedError("s3://recordings/x.flac changed since ingest")
 
-    assert pipeline.failure_reason(audio).startswith("audio: ") and "x.flac" in pipeline.failure_reason(audio)
-    assert pipeline.failure_reason(storage).startswith("storage: ")
-    assert pipeline.failure_reason(database).startswith("database: ")
-    assert pipeline.failure_reason(changed).startswith("changed: ")
-    assert pipeline.failure_reason(ValueError("boom")) == "error: boom"
-    assert [pipeline.is_transient(e) for e in (audio, storage, ingest, database, changed, ValueError())] == \
+    assert failures.failure_reason(audio).startswith("audio: ") and "x.flac" in failures.failure_reason(audio)
+    assert failures.failure_reason(storage).startswith("storage: ")
+    assert failures.failure_reason(database).startswith("database: ")
+    assert failures.failure_reason(changed).startswith("changed: ")
+    assert failures.failure_reason(ValueError("boom")) == "error: boom"
+    assert [failures.is_transient(e) for e in (audio, storage, ingest, database, changed, ValueError())] == \
         [False, True, True, True, False, False]
-    assert pipeline.failure_kind("audio: x") in pipeline.PERMANENT_FAILURE_KINDS
-    assert pipeline.failure_kind("storage: x") not in pipeline.PERMANENT_FAILURE_KINDS
+    assert failures.failure_kind("audio: x") in failures.PERMANENT_FAILURE_KINDS
+    assert failures.failure_kind("storage: x") not in failures.PERMANENT_FAILURE_KINDS
 
 
 def test_fetch_checks_the_registered_etag(store):
@@ -190,14 +192,14 @@ def test_fetch_checks_the_registered_etag(store):
     item = pipeline.WorkItem(1, store.bucket, key, etag, "c1", 60.0, {})
     assert pipeline.fetch_audio(store, item) == b"first upload"
     store.put_bytes(key, b"replaced by the agency")
-    with pytest.raises(pipeline.RecordingChangedError, match="changed since ingest"):
+    with pytest.raises(failures.RecordingChangedError, match="changed since ingest"):
         pipeline.fetch_audio(store, item)
 
 
 def test_run_summary_counts_and_markdown():
     flagged = pipeline.ScoreOutcome(1, "hengxin/2026-11-20/a.flac", "a", 1800.0, 40.0, True, True, ("threat",))
     passed = pipeline.ScoreOutcome(2, "hengxin/2026-11-20/b.flac", "b", 1800.0, 95.0, False, False, ())
-    summary = pipeline.RunSummary(
+    summary = RunSummary(
         days=("2026-11-20",), processed=(flagged, passed), transcribed=2, skipped=3,
         failed=(("hengxin/2026-11-20/c.flac", "storage: refused"),),
         failed_before=(("hengxin/2026-11-20/d.flac", "audio: corrupt"),),

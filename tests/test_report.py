@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import os
-import shutil
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from qc.attribution import Frames, analyse
-from qc.attribution.synthetic import PopulationSpec, generate_population, write_population
-from qc.reports import render_report, write_report
+from callqc.attribution import write_population, write_report
+from qc.attribution.synthetic import PopulationSpec, generate_population
+from qc.reports import render_report
 from qc.reports.tables import build_tables
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SPEC = PopulationSpec(n_calls=20_000, n_agents=100, target_complaints=900, seed=5)
+
+TZ = "Asia/Shanghai"  # the callee time zone of the test data (settings qc.timezone in the app)
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +50,139 @@ def test_excel_has_the_same_tables(result, report_paths):
     assert workbook.sheetnames == [t.sheet for t in tables]
     for table in tables:
         rows = list(workbook[table.sheet].iter_rows(values_only=True))
+        if not len(table.frame):  # a one-line reason instead of a header-only table
+            assert rows[1][0] == table.empty and table.empty, table.sheet
+            continue
         assert rows[1][: len(table.frame.columns)] == tuple(str(c) for c in table.frame.columns), table.sheet
         assert len(rows) - 2 == len(table.frame), table.sheet
     causes = list(workbook["根因排序"].iter_rows(min_row=3, values_only=True))
-    assert causes[0][1] in {"违规: 威胁恐吓", "违规: 向第三人披露"}
+    assert causes[0][1] == "行为" and causes[0][2] in {"行为: 威胁恐吓", "行为: 向第三人披露"}
 
 
 def test_write_report_from_the_database(db_session_factory, tmp_path):
     population = generate_population(PopulationSpec(n_calls=3_000, n_agents=30, target_complaints=300, weeks=10))
-    write_population(db_session_factory, population)
-    paths = write_report(db_session_factory, population.spec.start, population.end - timedelta(days=1), tmp_path)
+    write_population(db_session_factory, population, TZ)
+    paths = write_report(db_session_factory, population.spec.start, population.end - timedelta(days=1), tmp_path,
+                         tz=TZ)
     assert paths.html.exists() and paths.xlsx.exists()
     assert "机构 × 违规类别" in paths.html.read_text(encoding="utf-8")
+
+
+# ---- correctness: thin cells, gaps, one language, empty tables, the day a call belongs to ---------------------
+
+def _svgs(html: str) -> list[str]:
+    return re.findall(r"<svg.*?</svg>", html, flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def gappy(tmp_path_factory):
+    """A period that starts two weeks before the first call: empty weeks, thin cells."""
+    population = generate_population(PopulationSpec(n_calls=6_000, n_agents=40, target_complaints=300, weeks=10,
+                                                    seed=9))
+    frames = Frames(population.calls, population.findings, population.complaints.drop(columns=["cause"]))
+    result = analyse(frames, population.spec.start - timedelta(days=14), population.end - timedelta(days=1))
+    return result, render_report(result, tmp_path_factory.mktemp("gappy"))
+
+
+def test_no_nan_in_any_chart_and_thin_cells_say_insufficient_data(gappy):
+    result, paths = gappy
+    html = paths.html.read_text(encoding="utf-8")
+    svgs = _svgs(html)
+    assert len(svgs) >= 3
+    for chart in svgs:
+        assert "nan" not in chart.lower(), chart[:200]
+    heat = next(c for c in svgs if 'id="heatmap-line-week"' in c)
+    assert heat.count(">数据不足</text>") >= 2 * len(result.heatmap_line_week)  # two weeks without calls per line
+    assert "数据不足（通话少于 30 通）" in heat
+    agency_heat = result.heatmap_agency_violation
+    thin = result.heatmap_agency_violation_calls < 30
+    assert agency_heat.isna().equals(thin.reindex_like(agency_heat)), "thin cells must be blank, others rates"
+
+
+def test_relative_risks_are_withheld_where_complaints_are_too_few(gappy):
+    result, _paths = gappy
+    tables = {t.key: t for t in build_tables(result)}
+    violations = tables["violations"].frame.set_index("违规类别")
+    for row in result.violations.itertuples(index=False):
+        shown = violations.loc[row.label, "相对风险RR"]
+        if row.complaints_with < 5 or row.complaints_without < 5:
+            assert str(shown).startswith("数据不足（投诉"), shown
+            assert pd_isna(violations.loc[row.label, "95%CI下限"])
+        else:
+            assert isinstance(shown, float)
+
+
+def pd_isna(value) -> bool:
+    return value is None or value != value
+
+
+def test_one_language_per_report(tmp_path):
+    from dataclasses import replace
+
+    from qc.attribution.config import load_attribution_config
+    from qc.attribution.texts import EN, ZH
+
+    population = generate_population(PopulationSpec(n_calls=4_000, n_agents=30, target_complaints=200, weeks=8))
+    frames = Frames(population.calls, population.findings, population.complaints.drop(columns=["cause"]))
+    day_to = population.end - timedelta(days=1)
+    config = load_attribution_config()
+    pages = {language: render_report(analyse(frames, population.spec.start, day_to, replace(config, language=language)),
+                                     tmp_path / language).html.read_text(encoding="utf-8")
+             for language in ("zh-CN", "en")}
+
+    def fragments(catalogue, min_length):
+        for value in catalogue.values():
+            for part in re.split(r"\{[^}]*\}", value):
+                part = part.strip(" :：（）()，,；;。.")
+                if len(part) >= min_length and not (catalogue is ZH and part.isascii()):
+                    yield part
+
+    leaks = {part for part in fragments(ZH, 4) if part in pages["en"]}
+    assert not leaks, f"Chinese report text in the English report: {sorted(leaks)[:5]}"
+    leaks = {part for part in fragments(EN, 10) if part in pages["zh-CN"]}
+    assert not leaks, f"English report text in the Chinese report: {sorted(leaks)[:5]}"
+    assert '<html lang="en">' in pages["en"] and "Root causes" in pages["en"]
+    assert '<html lang="zh-CN">' in pages["zh-CN"] and "根因排序" in pages["zh-CN"]
+
+
+def test_a_period_without_complaints_explains_its_empty_sections(tmp_path):
+    population = generate_population(PopulationSpec(n_calls=2_000, n_agents=20, target_complaints=100, weeks=6))
+    frames = Frames(population.calls, population.findings, population.complaints.iloc[0:0].drop(columns=["cause"]))
+    html = render_report(analyse(frames, population.spec.start, population.end - timedelta(days=1)),
+                         tmp_path).html.read_text(encoding="utf-8")
+    assert "<tbody></tbody>" not in html
+    assert "未拟合：本期通话没有归因到任何投诉" in html and "not fitted" not in html
+    assert "无显著根因" in html and "本期没有投诉。" in html
+
+
+def test_the_report_counts_a_call_on_the_callees_local_day(sqlite_url):
+    """Three calls made in New York on the evening of 2026-11-03 (-05:00) are already 4 November in Shanghai: the
+    run files them under 2026-11-03, and so must the report."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from callqc import db
+    from callqc.db import session_scope
+    from callqc.db.models import Recording
+    from callqc.attribution import load_frames
+
+    factory = db.session_factory(db.make_engine(sqlite_url))
+    rows = [{"bucket": "recordings", "key": f"acme/2026-11-03/us{k}.flac", "etag": "e", "call_id": f"us{k}",
+             "agency": "acme", "account_id": f"AC{k}", "status": "scored", "started_at_offset_min": -300,
+             "started_at": datetime(2026, 11, 3, 19 + k, 5, tzinfo=timezone.utc)} for k in range(3)]
+    rows += [{"bucket": "recordings", "key": f"hx/2026-11-03/cn{k}.flac", "etag": "e", "call_id": f"cn{k}",
+              "agency": "hx", "account_id": f"CN{k}", "status": "scored", "started_at_offset_min": 480,
+              "started_at": datetime(2026, 11, 3, 1 + k, 0, tzinfo=timezone.utc)} for k in range(3)]
+    with session_scope(factory) as session:
+        session.execute(insert(Recording), rows)
+    with session_scope(factory) as session:
+        frames = load_frames(session, date(2026, 11, 3), date(2026, 11, 3), 0, TZ)
+        after = load_frames(session, date(2026, 11, 4), date(2026, 11, 4), 0, TZ)
+    assert sorted(frames.calls["call_id"]) == ["cn0", "cn1", "cn2", "us0", "us1", "us2"]
+    assert after.calls.empty
+    result = analyse(Frames(frames.calls, frames.findings, frames.complaints), date(2026, 11, 3), date(2026, 11, 3))
+    assert result.n_calls == 6
 
 
 def _chromium_or_fail() -> None:
@@ -108,7 +232,7 @@ def test_cli_report_and_rectification_commands(sqlite_url, tmp_path, monkeypatch
     from callqc.settings import get_settings
 
     population = generate_population(PopulationSpec(n_calls=3_000, n_agents=30, target_complaints=300, weeks=10))
-    write_population(db.session_factory(db.make_engine(sqlite_url)), population)
+    write_population(db.session_factory(db.make_engine(sqlite_url)), population, TZ)
     monkeypatch.setenv("CALLQC_DATABASE__URL", sqlite_url)
     get_settings.cache_clear()
     runner = CliRunner()

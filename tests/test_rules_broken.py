@@ -43,6 +43,7 @@ EXPECTED = {
     "bad_category.yaml": ("R1", "category", "should match pattern"),
     "bad_weight.yaml": (None, "scorecard.weights.huge[key]", "Input should be"),
     "speech_rate_no_limit.yaml": ("R1", None, "give max_rate or min_rate"),
+    "unknown_lexicon.yaml": ("R1", "phrases", "unknown lexicon '@agencies' (pack lexicons: @agency_names)"),
 }
 
 

@@ -124,3 +124,20 @@ def test_unreachable_endpoint_is_a_storage_error(bucket_settings):
     with pytest.raises(StorageError) as failure:
         next(store.iter_objects("hengxin/"))
     assert failure.value.code is None and "Connection refused" in str(failure.value)
+
+
+def test_the_embedded_server_keeps_accepting_writes_to_new_buckets(s3_settings):
+    """Each test writes to a bucket of its own, and every bucket grows 7 volumes on its first write. SeaweedFS
+    derives its volume limit from free disk when none is given (~300 on a machine with 75 GB free), so on the
+    same session server writes began failing with HTTP 500 after 43 buckets — how many, depended on the disk.
+    60 more buckets on the session's server (on top of the suite's own) must all take a write."""
+    import uuid
+
+    from callqc.settings import Settings
+
+    for index in range(60):
+        data = s3_settings.model_dump()
+        data["storage"]["bucket"] = f"many-{index}-{uuid.uuid4().hex[:8]}"
+        store = RecordingStore(Settings.model_validate(data))
+        store.ensure_bucket()
+        assert store.put_bytes("hengxin/2026-11-20/a.flac", b"fLaC" + bytes(64), content_type="audio/flac")

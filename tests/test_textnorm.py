@@ -1,10 +1,10 @@
-"""asr.textnorm: normalised text for matching, and spans mapped back to the original text."""
+"""qc.textnorm: normalised text for matching, and spans mapped back to the original text."""
 
 from __future__ import annotations
 
 import pytest
 
-from asr.textnorm import normalize, normalize_for_matching, normalize_lines
+from qc.textnorm import normalize, normalize_for_matching, normalize_lines
 
 CASES = [
     # (original, language, normalised)

@@ -1,7 +1,10 @@
-"""Browser test: Debian's chromium (Playwright) against the app served by uvicorn, a real S3 bucket and SQLite.
+"""Browser tests: Debian's chromium (Playwright) against the app served by uvicorn, a real S3 bucket and SQLite.
 
 A reviewer signs in, opens the queue and a call, seeks the audio by clicking a finding and a transcript line,
 confirms one finding and rejects the other; the database must show both decisions and their audit entries.
+The queue and call pages read in Chinese (zh-CN labels, the callee's local time with its zone) and list calls
+in priority order; a session ends in the browser after the idle timeout and at logout. Screenshots of the
+queue and a call page go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from sqlalchemy import select
 
 from callqc import db
 from callqc.db.models import AuditLog, CallScoreRow, FindingRow, Review
+from callqc.settings import load_settings
 from callqc.web import create_app
 from conftest import IN_CI
-from web_fixtures import CALLEE, CALLS_DIR, ID_NUMBER, PASSWORD, PHONE, seed_two_agencies
+from web_synthetic import add_synthetic_calls
+from web_fixtures import CALLEE, CALLS_DIR, ID_NUMBER, PASSWORD, PHONE, Clock, seed_two_agencies
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +51,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_app(bucket_settings, store, tmp_path):
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def live_app(bucket_settings, store, tmp_path, clock):
     """The app on a free loopback port in a uvicorn thread; the hengxin call's audio is in the bucket."""
     import uvicorn
 
@@ -58,7 +68,7 @@ def live_app(bucket_settings, store, tmp_path):
     factory = db.session_factory(engine)
     with db.session_scope(factory) as session:
         seeded = seed_two_agencies(session, bucket_settings, bucket=store.bucket, hengxin_key=key)
-    app = create_app(bucket_settings, factory, store)
+    app = create_app(bucket_settings, factory, store, clock=clock)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -146,7 +156,8 @@ def test_review_call_in_browser(live_app, page, artifacts_dir):
     page.fill(f"#finding-{threat_id} input[name=reason]", "only a reminder of the visit policy")
     page.click(f"#finding-{threat_id} button.reject")
     page.wait_for_selector(f"#finding-{threat_id} .status[data-status=rejected]")
-    assert page.inner_text("#review-status") == "done"
+    assert page.get_attribute("#review-status", "data-status") == "done"
+    assert page.inner_text("#review-status") == "已完成"
 
     # A missed finding: drag-select from the 7th transcript line into the 8th; the span fills in.
     lines = page.locator("#transcript .seg .text")
@@ -160,11 +171,11 @@ def test_review_call_in_browser(live_app, page, artifacts_dir):
     assert page.input_value("#span-end") == segments.nth(7).get_attribute("data-end")
     assert page.input_value("#span-speaker") == "any"  # agent and customer lines
     evidence = page.input_value("#span-text")
-    assert evidence.startswith("没什么不合适的") and "这个事。你们这样" in evidence and "customer" not in evidence
-    page.fill("#add-finding input[name=category]", "pressure")
+    assert evidence.startswith("没什么不合适的") and "这个事。你们这样" in evidence and "客户" not in evidence
+    page.select_option("#span-category", "pressure")  # the pack's categories, shown by their Chinese names
     page.fill("#add-finding input[name=reason]", "施压：下周去公司")
     page.click("#add-finding button[type=submit]")
-    page.wait_for_selector(".finding.status-confirmed >> text=pressure")
+    page.wait_for_selector(".finding.status-confirmed >> text=施压逼迫")
     page.screenshot(path=str(artifacts_dir / "web_call_page_decided.png"), full_page=True)
 
     with factory() as session:
@@ -185,3 +196,71 @@ def test_review_call_in_browser(live_app, page, artifacts_dir):
             ("reject", str(threat_id), {"status": "open"}, "rejected"),
             ("add", str(added.id), {}, "confirmed")]
         assert session.get(CallScoreRow, call.score_id).review_status == "done"
+
+
+def _sign_in(page, base: str, username: str = "rita") -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/queue")
+
+
+def test_queue_and_call_page_in_chinese_in_priority_order(live_app, page, artifacts_dir):
+    base, seeded, factory = live_app
+    with factory() as session:
+        add_synthetic_calls(session, load_settings(environ={}), 60, seed=9)  # the configured agencies, US too
+        session.commit()
+    _sign_in(page, base)
+    assert page.inner_text("h1").startswith("待复核通话")
+    headers = page.locator("table.queue thead th").all_inner_texts()
+    assert headers[:5] == ["通话", "催收机构", "坐席", "通话时间", "严重程度"]
+    rows = page.locator("table.queue tbody tr")
+    assert rows.count() == 50
+    keys = [(-int(r.get_attribute("data-fatal")),
+             -("", "info", "minor", "major", "critical").index(r.get_attribute("data-severity")),
+             float(r.get_attribute("data-score"))) for r in rows.all()]
+    assert keys == sorted(keys) and keys[0][0] == -1  # fatal calls first, then by worst severity, then score
+    table = page.inner_text("table.queue")
+    for code in ("false_consequence", "third_party_disclosure", "critical", "hengxin", "pending"):
+        assert code not in table, code
+    assert "威胁恐吓" in table and "恒信资产" in table and "UTC+8" in table
+    for row in rows.all():  # US calls: English category names, the callee's Eastern time
+        text = row.inner_text()
+        if "Acme Recovery LLC" in text:
+            assert "UTC−5" in text and "UTC+8" not in text
+            assert any(name in text for name in ("Threat", "Insult", "Impersonation", "False consequence",
+                                                 "Third-party disclosure", "No self-identification", "Pressure",
+                                                 "Calling hours"))
+    assert "favicon" in page.evaluate("document.querySelector('link[rel=icon]').href")
+    page.screenshot(path=str(artifacts_dir / "web_queue_zh.png"), full_page=False)
+
+    page.goto(f"{base}/calls/{seeded['hengxin'].recording_id}")
+    assert page.inner_text("#started") == "2026-11-05 09:36:19 UTC+8"
+    assert page.inner_text("#agency") == "恒信资产"
+    categories = page.locator(".finding .category").all_inner_texts()
+    assert categories == ["向第三人披露", "威胁恐吓"]
+    assert page.locator(".finding .severity").all_inner_texts() == ["严重", "致命"]
+    options = page.locator("#span-category option").all_inner_texts()
+    assert "威胁恐吓" in options and "施压逼迫" in options
+    text = page.inner_text("body")
+    assert PHONE not in text and ID_NUMBER not in text and CALLEE not in text
+    page.screenshot(path=str(artifacts_dir / "web_call_zh.png"), full_page=True)
+
+
+def test_session_ends_after_idle_timeout_and_at_logout(live_app, page, clock):
+    base, seeded, _ = live_app
+    _sign_in(page, base)
+    clock.advance(minutes=20)
+    page.goto(f"{base}/calls/{seeded['hengxin'].recording_id}")
+    assert page.url.endswith(f"/calls/{seeded['hengxin'].recording_id}")
+    clock.advance(minutes=31)  # longer than web.session_idle_minutes (30) without a request
+    page.goto(f"{base}/queue")
+    assert page.url.startswith(f"{base}/login")
+    _sign_in(page, base)
+    cookie = [c for c in page.context.cookies() if c["name"] == "callqc_session"][0]
+    page.click("header form.who button[type=submit]")  # 退出
+    page.wait_for_url(f"{base}/login")
+    page.context.add_cookies([cookie])  # the pre-logout cookie, replayed
+    page.goto(f"{base}/queue")
+    assert page.url.startswith(f"{base}/login")

@@ -54,8 +54,8 @@ def test_users_add_and_disable(sqlite_url, tmp_path):
         failed = runner.invoke(app, args, env=env)
         assert failed.exit_code == 1 and message in failed.output, (args, failed.output)
     short = runner.invoke(app, ["users", "add", "y", "--role", "reviewer"],
-                          env=_env(sqlite_url, tmp_path, CALLQC_NEW_USER_PASSWORD="short"))
-    assert short.exit_code == 1 and "at least 10 characters" in short.output
+                          env=_env(sqlite_url, tmp_path, CALLQC_NEW_USER_PASSWORD="11 chars ok"))
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
 
     assert runner.invoke(app, ["users", "disable", "wang"], env=env).exit_code == 0
     assert _users(sqlite_url)["wang"][2] is True

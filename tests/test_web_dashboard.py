@@ -20,7 +20,8 @@ from callqc.db.models import Recording
 from callqc.web import create_app
 from callqc.web.dashboard import PanelCache, choose_period, default_period
 from conftest import make_settings
-from qc.attribution.synthetic import AGENCIES, PopulationSpec, generate_population, write_population
+from callqc.attribution import write_population
+from qc.attribution.synthetic import AGENCIES, PopulationSpec, generate_population
 from test_web_browser import page  # noqa: F401 - the chromium page fixture
 from web_fixtures import WebEnv, seed_users
 
@@ -29,6 +30,8 @@ from web_fixtures import WebEnv, seed_users
 SPEC = PopulationSpec(n_calls=4_000, n_agents=40, target_complaints=400, weeks=12, rise_factor=5.0, seed=11)
 CATEGORY_LABELS = ("威胁恐吓", "向第三人披露", "辱骂侮辱", "无违规")
 HOT_AGENCY, OTHER_AGENCIES = AGENCIES[0], AGENCIES[1:]
+
+TZ = "Asia/Shanghai"  # the callee time zone of the test data (settings qc.timezone in the app)
 
 
 def _env(url: str, work_dir) -> WebEnv:
@@ -43,7 +46,7 @@ def _env(url: str, work_dir) -> WebEnv:
 def planted(db_url, tmp_path):
     env = _env(db_url, tmp_path)
     population = generate_population(SPEC)
-    write_population(env.factory, population)
+    write_population(env.factory, population, TZ)
     return env, population
 
 
@@ -55,7 +58,7 @@ def _svg(html: str, element_id: str) -> str:
 
 def _causes(html: str) -> list[tuple[int, str, list[int]]]:
     """(rank, label, evidence recording ids) per root-cause row, in page order."""
-    rows = re.findall(r'<tr class="cause" data-rank="(\d+)">.*?class="cause-label">([^<]+)<.*?'
+    rows = re.findall(r'<tr class="cause" data-rank="(\d+)" data-level="[^"]+">.*?class="cause-label">([^<]+)<.*?'
                       r'<td class="evidence">(.*?)</td>', html, re.S)
     return [(int(rank), unescape(label), [int(i) for i in re.findall(r'href="/calls/(\d+)"', evidence)])
             for rank, label, evidence in rows]
@@ -83,7 +86,10 @@ def test_manager_sees_the_planted_attribution(planted):
     causes = _causes(html)
     assert [rank for rank, _, _ in causes] == list(range(1, len(causes) + 1))
     rank, label, evidence = causes[0]
-    assert label == "违规: 威胁恐吓" and evidence
+    assert label == "行为: 威胁恐吓" and evidence
+    assert '<td class="cause-level">行为</td>' in html
+    for chart in re.findall(r"<svg.*?</svg>", html, re.S):  # weeks without calls are gaps, never NaN
+        assert "nan" not in chart.lower()
     with env.factory() as session:  # the links lead to calls with the planted cause that drew a complaint
         linked = session.execute(select(Recording.id, Recording.call_id).where(Recording.id.in_(evidence))).all()
     threatened = set(population.findings.loc[population.findings["category"] == "threat", "recording_id"])
@@ -127,7 +133,8 @@ def test_agency_viewer_gets_no_dashboard(planted, query):
     viewer = env.client("hx_viewer")
     response = viewer.get(f"/dashboard{query}")
     assert response.status_code == 403
-    assert not any(name in response.text for name in AGENCIES)
+    # the page header names the viewer's own agency; nothing of the others' appears
+    assert not any(name in response.text for name in OTHER_AGENCIES)
     assert "<svg" not in response.text and "warning-row" not in response.text and "/calls/" not in response.text
     assert 'href="/dashboard"' not in viewer.get("/queue").text
 
@@ -137,10 +144,10 @@ def test_empty_database_renders_a_message(sqlite_url, tmp_path):
     manager = env.client("max")
     page = manager.get("/dashboard")
     assert page.status_code == 200
-    assert 'id="attribution-empty"' in page.text and "No calls or complaints in the database yet" in page.text
+    assert 'id="attribution-empty"' in page.text and "数据库中还没有通话或投诉" in page.text
     assert "<svg" not in page.text
     page = manager.get("/dashboard?date_from=2026-06-01&date_to=2026-06-30")
-    assert page.status_code == 200 and "No calls with an account between 2026-06-01 and 2026-06-30" in page.text
+    assert page.status_code == 200 and "2026-06-01 至 2026-06-30 没有带账户的通话" in page.text
     bad = manager.get("/dashboard?date_from=2026-07-01&date_to=2026-06-01")
     assert bad.status_code == 200 and "is after date_to" in bad.text
 
@@ -192,12 +199,12 @@ def test_period_defaults_to_twelve_whole_weeks_up_to_the_latest_data():
 def test_dashboard_in_chromium(sqlite_url, tmp_path, page, artifacts_dir):
     """Debian's chromium renders the dashboard (the app answers through Playwright's request routing, with the
     manager's session): heat maps with Chinese labels in a CJK font, the warning, the causes, the items."""
-    from qc.attribution import refresh_attribution
+    from callqc.attribution import refresh_attribution
 
     env = _env(sqlite_url, tmp_path)
     population = generate_population(SPEC)
-    write_population(env.factory, population)
-    refresh_attribution(env.factory, SPEC.start, population.end - timedelta(days=1))  # opens rectification items
+    write_population(env.factory, population, TZ)
+    refresh_attribution(env.factory, SPEC.start, population.end - timedelta(days=1), tz=TZ)  # opens rectification items
     manager = env.client("max")
 
     def answer(route) -> None:
@@ -210,7 +217,12 @@ def test_dashboard_in_chromium(sqlite_url, tmp_path, page, artifacts_dir):
         route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.content)
 
     page.route("http://testserver/**", answer)
+    console_errors: list[str] = []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     page.goto("http://testserver/dashboard")
+    assert page.evaluate("[...document.querySelectorAll('svg circle')].filter(c => isNaN(parseFloat("
+                         "c.getAttribute('cy')))).length") == 0
+    assert not [e for e in console_errors if "attribute" in e], console_errors  # e.g. <circle> cy: Expected length
     heatmap = page.locator("#heatmap-agency-violation")
     box = heatmap.bounding_box()
     assert box and box["width"] > 300 and box["height"] > 150
@@ -220,11 +232,30 @@ def test_dashboard_in_chromium(sqlite_url, tmp_path, page, artifacts_dir):
     assert label_box and label_box["width"] > 30  # four glyphs laid out, not collapsed
     assert page.evaluate("document.fonts.check('13px \"Noto Sans CJK SC\"', '恒信资产')")
     assert page.locator("#heatmap-line-week").bounding_box()["height"] > 150
-    assert page.locator("tr.cause").first.locator(".cause-label").inner_text() == "违规: 威胁恐吓"
+    assert page.locator("tr.cause").first.locator(".cause-label").inner_text() == "行为: 威胁恐吓"
     assert SPEC.rising_line in page.locator("tr.warning-row").first.inner_text()
     assert SPEC.rising_line in page.locator("#rectification").inner_text()
     assert page.evaluate("getComputedStyle(document.querySelector('.card')).backgroundColor") == "rgb(255, 255, 255)"
     page.screenshot(path=str(artifacts_dir / "web_dashboard.png"), full_page=True)
     page.locator("tr.cause").first.locator(".evidence a").first.click()
     page.wait_for_url(re.compile(r"http://testserver/calls/\d+$"))
-    assert page.locator("h1").inner_text().startswith("Call ")
+    assert page.locator("h1").inner_text().startswith(("通话 ", "Call "))
+
+
+def test_english_setting_gives_an_english_dashboard(sqlite_url, tmp_path):
+    """web.language: en — the attribution panel in English only (data values such as agency names aside)."""
+    from qc.attribution.texts import ZH
+
+    settings = make_settings(tmp_path, web__language="en")
+    factory = db.session_factory(db.make_engine(sqlite_url))
+    with db.session_scope(factory) as session:
+        seed_users(session, settings)
+    write_population(factory, generate_population(SPEC), TZ)
+    env = WebEnv(app=create_app(settings, factory), factory=factory, settings=settings, calls={})
+    html = env.client("max").get("/dashboard").text
+    assert "Root causes (multivariable logistic regression" in html and "Behaviour: threat" in html
+    assert "insufficient data" in html  # thin heat-map cells
+    for value in ZH.values():
+        fragment = value.split("{")[0].strip(" :：（）")
+        if len(fragment) >= 4 and not fragment.isascii():
+            assert fragment not in html, fragment

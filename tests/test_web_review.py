@@ -11,8 +11,8 @@ from sqlalchemy import event, select
 
 from callqc.db.models import Appeal, AuditLog, CallScoreRow, FindingRow, Recording, Review
 from callqc.web.auth import CurrentUser
-from callqc.web.demo import add_synthetic_calls
-from callqc.web.queries import EMOTION_RANK, PAGE_SIZE, SEVERITY_RANK, QueueFilters, queue_page
+from web_synthetic import add_synthetic_calls
+from callqc.web.queries import EMOTION_RANK, PAGE_SIZE, QueueFilters, queue_page
 from web_fixtures import make_web_env, page_csrf
 
 REVIEWER = CurrentUser(id=0, username="q", role="reviewer", agency=None)
@@ -110,8 +110,9 @@ def _findings(web, recording_id):
 
 
 def _expected_order_key(score: CallScoreRow):
-    return (-int(score.fatal), score.score, -EMOTION_RANK.get(score.customer_emotion, 0), -score.review_priority,
-            -score.id)
+    """Fatal first, then the worst severity, then the lowest score; emotion and priority break ties."""
+    return (-int(score.fatal), -score.severity_rank, score.score, -EMOTION_RANK.get(score.customer_emotion, 0),
+            -score.review_priority, -score.id)
 
 
 def test_queue_order_filters_pages_and_counts(web):
@@ -223,3 +224,60 @@ def test_dashboard_counts_per_agency_and_category(web):
     later = _heat_cells(max_client.get("/dashboard?date_from=2026-11-04").text)  # the insult call was on 11-03
     assert later.get(("lianzhong", "insult"), 0) == 0 and later[("hengxin", "third_party_disclosure")] == 1
     assert rita.get("/dashboard").status_code == 403
+
+
+def test_severity_rank_is_stored_on_insert_and_backfilled_by_the_migration(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from callqc import db
+
+    url = f"sqlite:///{tmp_path / 'rank.db'}"
+    db.upgrade(url, "0001")  # a database from before the column: scores and findings already there
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO recordings (id, bucket, key, etag, version, answered, channel_map, "
+                                "raw_metadata, status, created_at, updated_at) VALUES (1, 'b', 'k', 'e', 1, 1, '{}', "
+                                "'{}', 'scored', '2026-11-01', '2026-11-01')"))
+        connection.execute(text("INSERT INTO call_scores (id, recording_id, pack, pack_version, score, flagged, fatal, "
+                                "review_priority, complaint_intent, review_status, created_at) VALUES "
+                                "(1, 1, 'p', 'v', 50, 1, 0, 0, 0, 'pending', '2026-11-01'), "
+                                "(2, 1, 'p', 'v2', 90, 0, 0, 0, 0, 'pending', '2026-11-01')"))
+        for severity in ("minor", "major", "info"):
+            connection.execute(text("INSERT INTO findings (call_score_id, recording_id, rule_id, category, severity, "
+                                    "segment_ids, text, description, source, pack, pack_version, status, created_at) "
+                                    f"VALUES (1, 1, 'R', 'c', '{severity}', '[]', '', '', 'rule', 'p', 'v', 'open', "
+                                    "'2026-11-01')"))
+    engine.dispose()
+    db.upgrade(url)
+    factory = db.session_factory(db.make_engine(url))
+    with factory() as session:
+        assert dict(session.execute(select(CallScoreRow.id, CallScoreRow.severity_rank)).all()) == {1: 3, 2: 0}
+        # the pipeline inserts a score with its findings: the rank is set from them
+        score = CallScoreRow(recording_id=1, pack="p", pack_version="v3", score=0.0, flagged=True, fatal=True,
+                             findings=[FindingRow(recording_id=1, rule_id="R", category="threat", severity=severity)
+                                       for severity in ("minor", "critical")])
+        session.add(score)
+        session.commit()
+        assert score.severity_rank == 4
+
+
+def test_queue_shows_display_names_and_callee_local_times(web):
+    with web.factory() as session:
+        add_synthetic_calls(session, web.settings, 8, seed=4)
+        session.commit()
+    html = web.client("rita").get("/queue").text
+    assert "待复核通话" in html and "违规类别" in html and "恒信资产" in html
+    rows = re.findall(r'<tr class="sev-[^"]*" data-fatal="(\d)"\s+data-severity="(\w*)" data-score="([\d.]+)">(.*?)</tr>',
+                      html, re.S)
+    assert len(rows) == 10
+    ranks = [(-int(fatal), -("info", "minor", "major", "critical").index(severity), float(score))
+             for fatal, severity, score, _ in rows]
+    assert ranks == sorted(ranks)  # fatal, worst severity, then the lowest score
+    cells = {re.search(r'class="call-link"[^>]*>([^<]+)<', row).group(1): row for *_, row in rows}
+    assert "2026-11-05 09:36 UTC+8" in cells["callA_04"] and "威胁恐吓" in cells["callA_04"]
+    us_rows = [row for row in cells.values() if "Acme Recovery LLC" in row]
+    chinese_rows = [row for row in cells.values() if "Acme Recovery LLC" not in row]
+    assert us_rows and all("UTC−5" in row for row in us_rows)
+    assert all("UTC+8" in row for row in chinese_rows)
+    table = html.split("<table")[1]
+    assert "false_consequence" not in table and "third_party_disclosure" not in table and ">critical" not in table

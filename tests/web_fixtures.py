@@ -6,12 +6,12 @@ import csv
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
+from callqc.db.models import SEVERITY_RANK, CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
 from callqc.settings import Settings
 from callqc.web.auth import add_user
 
@@ -58,11 +58,13 @@ def seed_call(session: Session, *, call_id: str, agency: str, bucket: str, key: 
     meta = json.loads((CALLS_DIR / f"{call_id}.json").read_text(encoding="utf-8"))
     turns = read_segments(call_id)
     duration = float(turns[-1]["end_s"]) + 0.5
+    started = datetime.fromisoformat(meta["started_at"])
     recording = Recording(
         bucket=bucket, key=key or f"{agency}/2026-11-05/{call_id}.flac", etag="e-" + call_id, size=size,
         call_id=call_id, agency=agency, agent_id=meta["agent_id"], account_id=meta["account_id"],
         callee_number=CALLEE, callee_relation=meta["callee_relation"], product=meta["product"],
-        started_at=datetime.fromisoformat(meta["started_at"]).astimezone(timezone.utc), duration_s=duration, channels=2,
+        started_at=started.astimezone(timezone.utc), started_at_offset_min=int(started.utcoffset().total_seconds() // 60),
+        duration_s=duration, channels=2,
         sample_rate=8000, audio_format="flac", status="scored")
     session.add(recording)
     session.flush()
@@ -79,6 +81,7 @@ def seed_call(session: Session, *, call_id: str, agency: str, bucket: str, key: 
     call_score = CallScoreRow(recording_id=recording.id, transcript_id=transcript.id, pack="cn_collection",
                               pack_version="test", score=score, flagged=True,
                               fatal=any(f[3] == "critical" for f in findings), review_priority=1.0 - score / 100,
+                              severity_rank=max((SEVERITY_RANK[f[3]] for f in findings), default=0),
                               customer_emotion=emotion)
     session.add(call_score)
     session.flush()
@@ -136,17 +139,35 @@ class WebEnv:
     settings: Settings
     calls: dict[str, SeededCall]
 
-    def client(self, username: str | None = None, base_url: str = "http://testserver"):
+    clock: "Clock | None" = None
+
+    def client(self, username: str | None = None, base_url: str = "http://testserver",
+               address: str = "testclient"):
+        """A TestClient connecting from `address` (the peer address the app sees)."""
         from fastapi.testclient import TestClient
 
-        client = TestClient(self.app, base_url=base_url)
+        client = TestClient(self.app, base_url=base_url, client=(address, 50000))
         if username:
             response = sign_in(client, username)
             assert response.status_code == 303, response.text
         return client
 
 
+class Clock:
+    """The app's clock in tests: starts now, moved forward by hand (session timeouts)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 def make_web_env(url: str, work_dir: Path, store=None, **settings_overrides) -> WebEnv:
+    """An app over the database at `url`, seeded with users and the two agencies' calls; its clock is movable."""
     from callqc import db
     from callqc.web import create_app
     from conftest import make_settings
@@ -155,4 +176,6 @@ def make_web_env(url: str, work_dir: Path, store=None, **settings_overrides) -> 
     factory = db.session_factory(db.make_engine(url))
     with db.session_scope(factory) as session:
         calls = seed_two_agencies(session, settings)
-    return WebEnv(app=create_app(settings, factory, store), factory=factory, settings=settings, calls=calls)
+    clock = Clock()
+    return WebEnv(app=create_app(settings, factory, store, clock=clock), factory=factory, settings=settings,
+                  calls=calls, clock=clock)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Optional
 
 import typer
+
+from callqc.commands import parse_day
 
 storage_app = typer.Typer(help="The embedded S3 server (SeaweedFS on 127.0.0.1).", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations (SQLite by default, PostgreSQL by URL).", no_args_is_help=True)
@@ -23,15 +24,6 @@ def register(app: typer.Typer) -> None:
 def _fail(message: str, code: int = 1) -> None:
     typer.secho(message, fg="red", err=True)
     raise typer.Exit(code)
-
-
-def _parse_day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date in the form YYYY-MM-DD") from None
 
 
 # ---- storage ------------------------------------------------------------------------------------------
@@ -134,11 +126,10 @@ def ingest(
     from callqc.settings import get_settings
     from callqc.storage import RecordingStore
 
-    ingest_date = _parse_day(day)
+    ingest_date = parse_day(day, "--date")
     settings = get_settings()
     console = Console()
     db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
     try:
         store = RecordingStore(settings)
         columns = (SpinnerColumn(), TextColumn("[bold]ingest {task.fields[day]}"), BarColumn(),
@@ -154,11 +145,10 @@ def ingest(
                     counts[outcome.outcome] += 1
                 progress.update(task, advance=1, **counts)
 
-            report = ingest_day(settings, db.session_factory(engine), store, ingest_date, agency or None, advance)
+            report = ingest_day(settings, db.sessions_for(settings.database_url), store, ingest_date,
+                                agency or None, advance)
     except (IngestError, LocalS3Error) as exc:  # LocalS3Error: no S3 credentials configured
         _fail(f"ingest failed: {exc}")
-    finally:
-        engine.dispose()
     _print_report(console, report)
 
 
@@ -201,7 +191,7 @@ def samples_upload(
 
     settings = get_settings()
     try:
-        uploaded = upload_samples(settings, RecordingStore(settings), _parse_day(day))
+        uploaded = upload_samples(settings, RecordingStore(settings), parse_day(day, "--date"))
     except StorageError as exc:
         hint = " — is the S3 server running? (`callqc storage up`)" if exc.code is None else ""
         _fail(f"sample upload failed: {exc}{hint}")

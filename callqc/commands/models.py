@@ -18,57 +18,7 @@ def _services(settings_path: Optional[Path]):
     from callqc.storage import RecordingStore
 
     settings = load_settings(settings_path)
-    return settings, db.session_factory(db.make_engine(settings.database_url)), RecordingStore(settings)
-
-
-def train_models(session_factory, store, seed: int = 0, from_reviews: bool = False,
-                 kinds: tuple[str, ...] = ("violation", "emotion"), echo=print) -> list:
-    """Train each kind, print its holdout report, store and register it (not promoted). Returns the records.
-    The run is recorded in pipeline_runs (kind models-train) with its warnings."""
-    from callqc.db import session_scope
-    from callqc.db.models import PipelineRun, utcnow
-    from qc.models.registry import register_model
-    from qc.models.training import TrainingOptions, format_report, review_examples, train_emotion, train_violation
-
-    options = TrainingOptions(seed=seed)
-    with session_scope(session_factory) as session:
-        run = PipelineRun(kind="models-train", params={"seed": seed, "from_reviews": from_reviews, "kinds": list(kinds)})
-        session.add(run)
-        session.flush()
-        run_id = run.id
-    warnings: list[str] = []
-    extra = ()
-    if from_reviews:
-        with session_scope(session_factory) as session:
-            labels = review_examples(session, weight=options.review_weight)
-        extra = labels.examples
-        echo(f"reviewer labels: {labels.used} decisions → {len(extra)} utterances"
-             + (f" (skipped: {', '.join(f'{k} ×{n}' for k, n in labels.skipped.items())})" if labels.skipped else ""))
-        if not extra:
-            warnings.append("--from-reviews: no usable reviewer decisions; trained on the seed corpus only")
-    records = []
-    try:
-        for kind in kinds:
-            result = train_violation(options, extra) if kind == "violation" else train_emotion(options)
-            echo(format_report(result))
-            record = register_model(result, session_factory, store)
-            echo(f"registered {record.version}: s3://{store.bucket}/{record.storage_key} "
-                 f"(data {record.data_hash[:12]}, macro-F1 {record.macro_f1:.4f})\n")
-            records.append(record)
-    except Exception as exc:
-        with session_scope(session_factory) as session:
-            run = session.get(PipelineRun, run_id)
-            run.status, run.finished_at = "failed", utcnow()
-            run.warnings = warnings + [f"{type(exc).__name__}: {exc}"]
-        raise
-    with session_scope(session_factory) as session:
-        run = session.get(PipelineRun, run_id)
-        run.status, run.finished_at, run.warnings = "completed", utcnow(), warnings
-        run.counts = {"models": len(records), "reviewer_examples": len(extra),
-                      "versions": [r.version for r in records]}
-    for warning in warnings:
-        echo(f"warning: {warning}")
-    return records
+    return settings, db.sessions_for(settings.database_url), RecordingStore(settings)
 
 
 @models_app.command("train")
@@ -79,6 +29,7 @@ def train(from_reviews: bool = typer.Option(False, "--from-reviews", help="Add r
     """Train, print holdout precision/recall/F1 and the confusion summary, store and register the model."""
     if kind not in ("violation", "emotion", "all"):
         raise typer.BadParameter("use violation, emotion or all", param_hint="--kind")
+    from callqc.model_registry import train_models
     from qc.models.training import MODEL_KINDS
 
     _, session_factory, store = _services(settings_path)
@@ -93,7 +44,7 @@ def promote(version: str = typer.Argument(..., help="e.g. violation-0002"),
             force: bool = typer.Option(False, "--force", help="Promote even if its holdout macro-F1 is worse."),
             settings_path: Optional[Path] = SettingsOption) -> None:
     """Make VERSION the model the scorer loads; refused if it is worse than the promoted one."""
-    from qc.models.registry import ModelRegistryError, promote as promote_version
+    from callqc.model_registry import ModelRegistryError, promote as promote_version
 
     _, session_factory, _ = _services(settings_path)
     try:
@@ -107,7 +58,7 @@ def promote(version: str = typer.Argument(..., help="e.g. violation-0002"),
 @models_app.command("list")
 def list_versions(settings_path: Optional[Path] = SettingsOption) -> None:
     """Registered model versions with their holdout macro-F1; * marks the promoted one of each kind."""
-    from qc.models.registry import list_models
+    from callqc.model_registry import list_models
 
     _, session_factory, _ = _services(settings_path)
     records = list_models(session_factory)
@@ -119,6 +70,44 @@ def list_versions(settings_path: Optional[Path] = SettingsOption) -> None:
         created = r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else ""
         f1 = f"{r.macro_f1:.4f}" if r.macro_f1 is not None else "-"
         typer.echo(f"{'*' if r.promoted else ' '} {r.version:<20}{r.kind:<11}{f1:>9}  {r.data_hash[:12]:<14}{created}")
+
+
+@models_app.command("calibrate")
+def calibrate(seed: int = typer.Option(0, "--seed", help="Seed of the model to calibrate (trained on the seed corpus)."),
+              calls_dir: Path = typer.Option(Path("samples/calls"), "--calls",
+                                             help="Labelled call scripts held out from training (segments.tsv + labels.json)."),
+              min_precision: float = typer.Option(0.85, "--min-precision", min=0.0, max=1.0)) -> None:
+    """Per-category thresholds for the packs' model_score rules, calibrated on held-out data only: the
+    corpus holdout utterances of the pack's language plus the agent turns of the labelled calls."""
+    from qc.models.text import VIOLATION_LABELS
+    from qc.models.training import (
+        VIOLATION_HOLDOUT_FILE,
+        TrainingOptions,
+        calibrate_thresholds,
+        calibration_set,
+        load_reference_calls,
+        load_violation_corpus,
+        train_violation,
+    )
+    from qc.rules.pack import load_pack
+
+    model = train_violation(TrainingOptions(seed=seed)).model
+    holdout = load_violation_corpus(VIOLATION_HOLDOUT_FILE)
+    calls = load_reference_calls(calls_dir) if calls_dir.is_dir() else []
+    for pack_name in ("cn_collection", "us_fdcpa"):
+        pack = load_pack(pack_name)
+        scores, truth = calibration_set(model, holdout, calls, pack.language)
+        thresholds = calibrate_thresholds(scores, truth, model.labels, min_precision)
+        typer.echo(f"{pack_name} ({pack.language}): {len(truth)} held-out rows")
+        typer.echo(f"  {'rule':<38}{'label':<24}{'pack':>6}{'calibrated':>12}{'precision':>11}{'recall':>8}")
+        for rule in pack.rules:
+            label = getattr(rule.config, "label", None)
+            if rule.type_name != "model_score" or label not in VIOLATION_LABELS:
+                continue
+            values = thresholds[label]
+            mark = "" if abs(values["threshold"] - rule.config.threshold) < 1e-9 else "  <- differs"
+            typer.echo(f"  {rule.id:<38}{label:<24}{rule.config.threshold:>6.2f}{values['threshold']:>12.2f}"
+                       f"{values['precision']:>11.3f}{values['recall']:>8.3f}{mark}")
 
 
 def register(app: typer.Typer) -> None:

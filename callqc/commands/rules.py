@@ -14,7 +14,7 @@ import json
 import re
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -64,7 +64,7 @@ def parse_plain_text(text: str, path: Path) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-def read_transcript_file(path: Path, *, timezone: str = "Asia/Shanghai", language: str = "") -> tuple[Call, Transcript, bool]:
+def read_transcript_file(path: Path, *, timezone: str, language: str = "") -> tuple[Call, Transcript, bool]:
     """(call, transcript, has_call_metadata) from a JSON or plain-text transcript file."""
     try:
         raw = path.read_text(encoding="utf-8")
@@ -116,15 +116,20 @@ def score(
     transcript_file: Path = typer.Argument(..., help="Transcript: `callqc transcribe --json` output or `agent: …` lines."),
     pack: str = typer.Option(None, "--pack", help="Rule pack name (cn_collection, us_fdcpa) or a YAML path. Default: settings qc.rule_pack."),
     as_json: bool = typer.Option(False, "--json", help="Print the score as JSON."),
+    rules_only: bool = typer.Option(False, "--rules-only", help="Pack dry run: the rules alone, no trained models."),
+    settings_path: Optional[Path] = typer.Option(None, "--settings", help="Settings file (default: CALLQC_SETTINGS or configs/callqc.yaml)."),
 ) -> None:
-    """Dry-run a transcript against a rule pack and print the findings with times and evidence."""
-    from callqc.settings import get_settings
-    from qc.rules.pack import RulePackError, load_pack
-    from qc.scoring import ScoringOptions, score_call
+    """Score a transcript as the nightly does: the rule pack plus the promoted models (when there are any, and
+    unless --rules-only); prints the findings with times, evidence and where each came from."""
+    from callqc.pipeline import score_recording
+    from callqc.settings import get_settings, load_settings
+    from qc.rules.pack import RulePackError, load_pack, settings_lexicons
+    from qc.scoring import ScoringOptions
 
-    settings = get_settings()
+    settings = load_settings(settings_path) if settings_path else get_settings()
+    pack_name = pack or settings.qc.rule_pack
     try:
-        rule_pack = load_pack(pack or settings.qc.rule_pack)
+        rule_pack = load_pack(pack_name, lexicons=settings_lexicons(settings, pack_name))
     except RulePackError as exc:
         typer.secho(f"rule pack error:\n{exc}", fg="red", err=True)
         raise typer.Exit(2)
@@ -134,15 +139,23 @@ def score(
     except TranscriptFileError as exc:
         typer.secho(f"transcript error: {exc}", fg="red", err=True)
         raise typer.Exit(2)
-    result = score_call(call, transcript, rule_pack, options=ScoringOptions.from_settings(settings))
+    scorer, models_note = None, "--rules-only: pack dry run without models"
+    if not rules_only:
+        from callqc.model_registry import load_promoted_scorer
+
+        scorer, models_note = load_promoted_scorer(settings)
+    scored = score_recording(call, transcript, None, rule_pack, scorer=scorer,
+                             options=ScoringOptions.from_settings(settings))
+    result = scored.score
     if as_json:
         payload = {
             "score": result.score, "flagged": result.flagged, "fatal": result.fatal,
             "pack": result.pack, "pack_version": result.pack_version,
+            "models": scored.model_version, "models_note": models_note,
             "findings": [
                 {"rule_id": f.rule_id, "category": f.category, "severity": f.severity, "speaker": f.speaker,
                  "start": f.start, "end": f.end, "text": f.text, "segment_ids": list(f.segment_ids),
-                 "description": f.description}
+                 "source": f.source, "score": f.score, "description": f.description}
                 for f in result.findings
             ],
         }
@@ -151,16 +164,20 @@ def score(
     if not has_metadata:
         typer.secho("note: no call metadata; calling-hours and frequency rules judged against a noon start",
                     fg="yellow", err=True)
+    if models_note:
+        typer.secho(f"note: {models_note}", fg="yellow", err=True)
     status = "FATAL" if result.fatal else ("FLAGGED" if result.flagged else "ok")
     typer.echo(f"{transcript_file.name}: score {result.score:g} {status}  "
-               f"(pack {result.pack} {result.pack_version}, {len(result.findings)} findings)")
+               f"(pack {result.pack} {result.pack_version}, models {scored.model_version or 'none'}, "
+               f"{len(result.findings)} findings)")
     for f in result.findings:
         typer.echo(f"  [{_clock(f.start)}–{_clock(f.end)}] {f.severity:<8} {f.rule_id:<16} {f.category:<28} "
-                   f"{f.speaker or '-':<8} {f.text or f.description}")
+                   f"{f.speaker or '-':<8} {f.source:<5} {f.text or f.description}")
 
 
 def validate(paths: list[Path] = typer.Argument(..., help="Rule pack YAML files (or shipped pack names).")) -> None:
-    """Check rule packs: schema, regexes, references; prints every problem with file, rule id and field."""
+    """Check rule packs: schema, regexes, references, and that semantic rules' exemplars and near misses are
+    separable; prints every problem with file, rule id and field."""
     from qc.rules.pack import RulePackError, load_pack
 
     failed = False
@@ -174,6 +191,10 @@ def validate(paths: list[Path] = typer.Argument(..., help="Rule pack YAML files 
         reported = sum(1 for rule in pack.rules if rule.config.report)
         typer.echo(f"{pack.path}: ok — pack {pack.name} version {pack.version}, language {pack.language}, "
                    f"{len(pack.rules)} rules ({reported} reported)")
+        for rule in pack.rules:  # semantic rules: exemplars and near misses must be separable
+            for problem in getattr(rule, "separability_problems", lambda: [])():
+                failed = True
+                typer.secho(f"{pack.path}: rule '{rule.id}': {problem}", fg="red", err=True)
     if failed:
         raise typer.Exit(1)
 

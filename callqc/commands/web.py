@@ -26,8 +26,10 @@ def serve(host: str = typer.Option(None, help="Address to bind (default: web.hos
     except WebConfigError as exc:
         typer.secho(f"cannot start: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback peer; the app reads it itself,
+    # and only from the proxies listed in web.trusted_proxies (callqc/web/security.py: client_ip).
     uvicorn.run(app, host=host or settings.web.host, port=port or settings.web.port,
-                proxy_headers=settings.web.production, server_header=False)
+                proxy_headers=False, server_header=False)
 
 
 def _session_factory():
@@ -35,7 +37,7 @@ def _session_factory():
     from callqc.settings import load_settings
 
     settings = load_settings()
-    return settings, db.session_factory(db.make_engine(settings.database_url))
+    return settings, db.sessions_for(settings.database_url)
 
 
 @users_app.command("add")
@@ -60,7 +62,7 @@ def users_add(username: str = typer.Argument(..., help="Login name."),
 
 @users_app.command("disable")
 def users_disable(username: str = typer.Argument(..., help="Login name.")) -> None:
-    """Disable an account; its open sessions stop working at their next request."""
+    """Disable an account and end its open sessions at once."""
     from callqc import db
     from callqc.web.auth import AccountError, disable_user
 

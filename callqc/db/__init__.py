@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -35,6 +36,13 @@ def make_engine(url: str, **engine_options) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+
+
+@lru_cache(maxsize=8)
+def sessions_for(url: str) -> sessionmaker[Session]:
+    """The session factory of a database URL: one engine (and connection pool) per process and URL, shared by
+    the CLI, the web app and the flow's tasks (which may run in Dask worker processes)."""
+    return session_factory(make_engine(url))
 
 
 @contextmanager
@@ -85,4 +93,4 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
-__all__ = ["Base", "make_engine", "session_factory", "session_scope", "upgrade", "downgrade", "current_revision"]
+__all__ = ["Base", "make_engine", "session_factory", "sessions_for", "session_scope", "upgrade", "downgrade", "current_revision"]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -173,6 +174,9 @@ class CallScoreRow(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     fatal: Mapped[bool] = mapped_column(Boolean, default=False)
     review_priority: Mapped[float] = mapped_column(Float, default=0.0)
+    # the worst severity of the call's findings when scored (0 none, 1 info, 2 minor, 3 major, 4 critical):
+    # the review queue's order is fatal, severity_rank, score. Set from `findings` on insert (see below).
+    severity_rank: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     customer_emotion: Mapped[str | None] = mapped_column(String(16))  # calm | angry | distressed
     complaint_intent: Mapped[bool] = mapped_column(Boolean, default=False)
     review_status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | in_review | done
@@ -181,6 +185,22 @@ class CallScoreRow(Base):
 
     recording: Mapped[Recording] = relationship(back_populates="scores")
     findings: Mapped[list["FindingRow"]] = relationship(back_populates="call_score", cascade="all, delete-orphan")
+
+
+# The review queue's order (fatal, worst severity, lowest score), so a page is read off the index, not sorted.
+Index("ix_call_scores_queue_order", CallScoreRow.flagged, CallScoreRow.fatal.desc(), CallScoreRow.severity_rank.desc(),
+      CallScoreRow.score)
+# The queue's counts per review status, read from the index alone.
+Index("ix_call_scores_queue_counts", CallScoreRow.flagged, CallScoreRow.review_status, CallScoreRow.recording_id)
+
+SEVERITY_RANK = {"info": 1, "minor": 2, "major": 3, "critical": 4}
+
+
+@event.listens_for(CallScoreRow, "before_insert")
+def _set_severity_rank(_mapper, _connection, score: CallScoreRow) -> None:  # noqa: ANN001
+    """A score inserted with its findings (the pipeline) stores their worst severity for the queue's order."""
+    if not score.severity_rank and score.findings:
+        score.severity_rank = max(SEVERITY_RANK.get(f.severity, 0) for f in score.findings)
 
 
 class FindingRow(Base):
@@ -209,6 +229,11 @@ class FindingRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     call_score: Mapped[CallScoreRow | None] = relationship(back_populates="findings")
+
+
+# The review queue's rule and category filters: the matching scores from the index alone.
+Index("ix_findings_queue_rule", FindingRow.rule_id, FindingRow.call_score_id)
+Index("ix_findings_queue_category", FindingRow.category, FindingRow.call_score_id)
 
 
 class Review(Base):
@@ -302,6 +327,24 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A signed-in session of the review app. The browser's cookie holds a random token; only its SHA-256 is
+    stored. Ends at logout or `users disable` (revoked_at), after web.session_idle_minutes without a request,
+    or web.session_max_hours after sign-in, whichever comes first."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unmasked: Mapped[list[Any]] = mapped_column(default=list)  # recording ids shown in clear (audited)
 
 
 class AuditLog(Base):

@@ -5,28 +5,37 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callqc.settings import Settings
 from callqc.storage import RecordingStore
 from callqc.web.auth import Permission, ensure_bootstrap_admin
 from callqc.web.dashboard import PanelCache
 from callqc.web.deps import Forbidden, NotAuthenticated, render
+from callqc.web.labels import Labels
 from callqc.web.routes import post_router, router
-from callqc.web.security import SECURITY_HEADERS, LoginRateLimiter, csrf_token, session_secret
+from callqc.web.security import (
+    SESSION_COOKIE,
+    LoginThrottle,
+    PreSessionCookieMiddleware,
+    SecurityHeadersMiddleware,
+    csrf_token,
+    parse_networks,
+    session_secret,
+)
+from qc.pii import mask_pii
 
 WEB_DIR = Path(__file__).resolve().parent
-SESSION_COOKIE = "callqc_session"
-SESSION_MAX_AGE_S = 8 * 3600  # one working day
 
 log = logging.getLogger(__name__)
 
@@ -38,26 +47,12 @@ def _format_clock(seconds: float | None) -> str:
     return f"{whole // 60:d}:{whole % 60:02d}.{int((seconds - whole) * 10)}"
 
 
-def _local_time(settings: Settings):
-    """Stored times are UTC (SQLite returns them naive); pages show them in the QC timezone."""
-    zone = ZoneInfo(settings.qc.timezone)
-
-    def format_datetime(value: datetime | None) -> str:
-        if value is None:
-            return ""
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-    return format_datetime
-
-
-def _templates(settings: Settings) -> Jinja2Templates:
+def _templates(labels: Labels) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))  # autoescapes .html
-    templates.env.globals["csrf_token"] = csrf_token
-    templates.env.globals["Permission"] = Permission
+    templates.env.globals.update(csrf_token=csrf_token, Permission=Permission, t=labels.t, labels=labels,
+                                 ui_language=labels.language)
     templates.env.filters["clock"] = _format_clock
-    templates.env.filters["datetime"] = _local_time(settings)
+    templates.env.filters["local_time"] = labels.local_time
     return templates
 
 
@@ -70,20 +65,31 @@ def _refresh_sqlite_statistics(session: Session) -> None:
         session.execute(text("ANALYZE"))
 
 
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def create_app(settings: Settings, session_factory: sessionmaker[Session] | None = None,
-               store: RecordingStore | None = None) -> FastAPI:
-    """The app over a database (default: settings.database_url) and a recording store (default: lazily made)."""
+               store: RecordingStore | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
+    """The app over a database (default: settings.database_url) and a recording store (default: lazily made).
+
+    `clock` gives the current UTC time (sessions' idle and absolute timeouts); tests pass one they can move."""
     from callqc import db
 
     if session_factory is None:
-        session_factory = db.session_factory(db.make_engine(settings.database_url))
+        session_factory = db.sessions_for(settings.database_url)
     app = FastAPI(title="CallQC review", docs_url=None, redoc_url=None, openapi_url=None)
+    labels = Labels(settings)
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.store = store
-    app.state.templates = _templates(settings)
-    app.state.login_limiter = LoginRateLimiter()
-    app.state.filter_choices = None
+    app.state.clock = clock
+    app.state.secret = session_secret(settings.web.production)
+    app.state.trusted_proxies = parse_networks(settings.web.trusted_proxies)
+    app.state.labels = labels
+    app.state.templates = _templates(labels)
+    app.state.login_throttle = LoginThrottle()
+    app.state.filter_choices = {}
     app.state.dashboard_cache = PanelCache()
 
     with db.session_scope(session_factory) as session:
@@ -91,31 +97,41 @@ def create_app(settings: Settings, session_factory: sessionmaker[Session] | None
         if ensure_bootstrap_admin(session, settings):
             log.warning("created the bootstrap user 'admin' from CALLQC_ADMIN_PASSWORD (dev/demo mode only)")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next) -> Response:  # noqa: ANN001
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "public, max-age=3600"
-        return response
+    app.add_middleware(PreSessionCookieMiddleware, production=settings.web.production)
+    # Added last so it runs first: every response, errors included, gets the security headers.
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.web.production)
 
-    # Added last so it runs first: the session exists before the header middleware and the routes.
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.web.production),
-                       session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE_S, same_site="lax",
-                       https_only=settings.web.production)
+    def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+        session = getattr(request.state, "web_session", None)
+        return render(request, "error.html", status_code=status, user=session.user if session else None,
+                      title=labels.t(title), message=mask_pii(message), back="/queue")
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, _exc: NotAuthenticated) -> Response:
         wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if wants_page:
-            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-        return PlainTextResponse("sign in first", status_code=401)
+            response: Response = RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        else:
+            response = PlainTextResponse("sign in first", status_code=401)
+        if request.cookies.get(SESSION_COOKIE):
+            response.delete_cookie(SESSION_COOKIE)
+        return response
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, _exc: Forbidden) -> Response:
-        return render(request, "error.html", status_code=403, user=None, title="Not allowed",
-                      message="Your role does not allow this.", back="/queue")
+        return _error_page(request, 403, "Not allowed", labels.t("Your role does not allow this."))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+                             for e in exc.errors()[:5])
+        return _error_page(request, 400, "Bad request", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error_page(request, 404, "Not found", labels.t("No such call, or not one you may see."))
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
     app.include_router(router)
     app.include_router(post_router)

@@ -19,7 +19,8 @@ from callqc.storage import RecordingStore, StorageError
 CHUNK_BYTES = 512 * 1024
 CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg",
                  "m4a": "audio/mp4"}
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")  # ASCII digits only: int() would take "²" or "٣"
+MAX_POSITION_DIGITS = 18  # a longer position lies beyond any object (and int() of 5,000 digits is refused)
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +50,23 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if first == "" and last == "":
         return None
     if first == "":  # the last N bytes
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0 or size == 0:
             raise RangeNotSatisfiable(header)
         return ByteRange(max(0, size - suffix), size - 1)
-    start = int(first)
+    start = _position(first)
     if start >= size:
         raise RangeNotSatisfiable(header)
-    end = min(int(last), size - 1) if last else size - 1
+    end = min(_position(last), size - 1) if last else size - 1
     if end < start:
         raise RangeNotSatisfiable(header)
     return ByteRange(start, end)
+
+
+def _position(digits: str) -> int:
+    """A byte position; one of more than MAX_POSITION_DIGITS digits (leading zeros aside) is past any end."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= MAX_POSITION_DIGITS else 10**MAX_POSITION_DIGITS
 
 
 def content_type(key: str) -> str:

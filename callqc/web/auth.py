@@ -19,7 +19,7 @@ from callqc.db.models import User, utcnow
 from callqc.settings import Settings
 
 ROLES = ("reviewer", "manager", "admin", "agency_viewer")
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12  # ASVS 2.1.1
 BOOTSTRAP_ADMIN_ENV = "CALLQC_ADMIN_PASSWORD"
 BOOTSTRAP_ADMIN_USERNAME = "admin"
 
@@ -106,10 +106,14 @@ def add_user(session: Session, settings: Settings, username: str, password: str,
 
 
 def disable_user(session: Session, username: str) -> User:
+    """Disable an account and end its open sessions at once."""
+    from callqc.web.sessions import revoke_user_sessions  # sessions builds CurrentUser from this module
+
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise AccountError(f"username: no user '{username}'")
     user.disabled = True
+    revoke_user_sessions(session, user.id, utcnow())
     return user
 
 

@@ -27,6 +27,7 @@ from callqc.settings import Settings
 if TYPE_CHECKING:
     from qc.attribution.attribution import AttributionResult, RootCause
     from qc.attribution.config import AttributionConfig
+    from qc.attribution.texts import Texts
     from qc.attribution.warnings import EarlyWarning
 
 DEFAULT_WEEKS = 12
@@ -48,12 +49,19 @@ class Period:
 
 
 def latest_data_day(session: Session, settings: Settings) -> date | None:
-    """The newest local day with a call or a complaint, but not after today; None for an empty database."""
+    """The newest day with a call (the callee's local date, as the run files it) or a complaint (the bank's
+    date), but not after today; None for an empty database."""
+    from qc.attribution.days import call_day
+
     zone = ZoneInfo(settings.qc.timezone)
-    newest = (session.scalar(select(func.max(Recording.started_at))),
-              session.scalar(select(func.max(ComplaintRow.received_at))))
-    days = [(value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(zone).date()
-            for value in newest if value is not None]
+    newest_call = session.execute(select(Recording.started_at, Recording.started_at_offset_min)
+                                  .where(Recording.started_at.is_not(None))
+                                  .order_by(Recording.started_at.desc()).limit(1)).first()
+    newest_complaint = session.scalar(select(func.max(ComplaintRow.received_at)))
+    days = [call_day(newest_call[0], newest_call[1], settings.qc.timezone)] if newest_call else []
+    if newest_complaint is not None:
+        stamp = newest_complaint if newest_complaint.tzinfo else newest_complaint.replace(tzinfo=timezone.utc)
+        days.append(stamp.astimezone(zone).date())
     return min(max(days), datetime.now(zone).date()) if days else None
 
 
@@ -97,6 +105,13 @@ class WarningRow:
     warning: EarlyWarning  # an agency's value is its display name
 
 
+def dashboard_texts(settings: Settings) -> Texts:
+    """The attribution panel's words in the review app's language (settings web.language): one language a page."""
+    from qc.attribution.texts import texts
+
+    return texts(settings.web.language)
+
+
 @dataclass(frozen=True)
 class AttributionPanel:
     period: Period
@@ -113,85 +128,90 @@ class AttributionPanel:
     warnings: tuple[WarningRow, ...] = ()  # newest first
     causes_chart: str = ""
     causes: tuple[CauseRow, ...] = ()
+    synthetic_calls: int = 0  # demo history among the period's calls (labelled as such on the page)
 
 
 def attribution_panel(session: Session, settings: Settings, period: Period) -> AttributionPanel:
     """Load the period's calls, findings and complaints in bulk, analyse them and draw the charts."""
     import pandas as pd
 
-    from qc.attribution.attribution import analyse, load_frames
+    from callqc.attribution import load_frames
+    from qc.attribution.attribution import analyse
     from qc.attribution.config import load_attribution_config
 
-    config = load_attribution_config()
+    tx = dashboard_texts(settings)
+    config = replace(load_attribution_config(), language=tx.language)
     frames = load_frames(session, period.day_from, period.day_to, config.lookback_days, settings.qc.timezone)
-    if not frames.calls["started_at"].between(pd.Timestamp(period.day_from),
-                                              pd.Timestamp(period.day_to + timedelta(days=1)), inclusive="left").any():
-        return AttributionPanel(period, message=f"No calls with an account between {period.day_from} and "
-                                                f"{period.day_to}: nothing to attribute complaints to yet.")
+    # load_frames keeps the calls of the look-back window too; `day` is the callee's local date (the run's rule)
+    if not frames.calls["day"].between(pd.Timestamp(period.day_from), pd.Timestamp(period.day_to)).any():
+        return AttributionPanel(period, message=tx("dash.no_calls", day_from=period.day_from, day_to=period.day_to))
     try:
         result = analyse(frames, period.day_from, period.day_to, config)
     except Exception as exc:  # noqa: BLE001 - the rest of the dashboard stays usable; the log has the trace
         log.exception("attribution failed for %s – %s", period.day_from, period.day_to)
-        return AttributionPanel(period, message=f"The attribution could not be computed for this period: {exc}")
+        return AttributionPanel(period, message=tx("dash.failed", error=exc))
     return _panel(session, settings, config, period, result)
 
 
 def _panel(session: Session, settings: Settings, config: AttributionConfig, period: Period,
            result: AttributionResult) -> AttributionPanel:
-    from qc.attribution.attribution import DIMENSION_LABELS
-    from qc.reports import svg
+    from qc.reports.render import causes_chart, control_charts, heatmaps
+
+    t = result.texts
 
     def agency_label(value: str) -> str:
         agency = settings.agencies.get(value)
         return agency.name if agency else value
 
+    def cause_label(cause: RootCause) -> RootCause:
+        where, _, share = cause.concentration.rpartition(" ")
+        if where:
+            cause = replace(cause, concentration=f"{agency_label(where)} {share}")
+        if cause.factor == "agency":
+            return replace(cause, label=t("cause.label", level=cause.level_label, value=agency_label(cause.level)))
+        if cause.parent:
+            value = t("cause.agent", agent=cause.level, agency=agency_label(cause.parent))
+            return replace(cause, label=t("cause.label", level=cause.level_label, value=value))
+        return cause
+
     causes = result.root_causes[:TOP_CAUSES]
     recording_ids = _recording_ids(session, sorted({c for cause in causes for c in cause.evidence_call_ids}))
-    rows = tuple(CauseRow(
-        replace(cause, label=f"{DIMENSION_LABELS['agency']}: {agency_label(cause.level)}")
-        if cause.factor == "agency" else cause,
-        tuple(EvidenceCall(c, recording_ids.get(c)) for c in cause.evidence_call_ids)) for cause in causes)
-    warnings = tuple(WarningRow(DIMENSION_LABELS.get(w.dimension, w.dimension),
+    rows = tuple(CauseRow(cause_label(cause), tuple(EvidenceCall(c, recording_ids.get(c))
+                                                   for c in cause.evidence_call_ids)) for cause in causes)
+    warnings = tuple(WarningRow(t.level(w.dimension),
                                 replace(w, value=agency_label(w.value)) if w.dimension == "agency" else w)
                      for w in reversed(result.warnings))
-    cells = list(dict.fromkeys((w.dimension, w.value) for w in result.warnings))[:WARNING_CHARTS]
-    chart = result.control_chart
-    line_week = result.heatmap_line_week
+    shown = replace(result, heatmap_agency_violation=result.heatmap_agency_violation.rename(index=agency_label))
+    heat_agency, heat_line = heatmaps(shown)
     return AttributionPanel(
         period=period, lookback_days=result.lookback_days, n_calls=result.n_calls, n_complaints=result.n_complaints,
         n_linked_complaints=result.n_linked_complaints,
         rate_per_1000=1000 * result.n_attributed_in_period / max(result.n_calls, 1),
-        heatmap_agency_violation=svg.heatmap(result.heatmap_agency_violation.rename(index=agency_label),
-                                             "heatmap-agency-violation", "机构 × 违规类别 投诉热力图"),
-        heatmap_line_week="" if line_week.empty else svg.heatmap(
-            line_week, "heatmap-line-week", "业务线 × 周 投诉热力图", cell_w=52,
-            col_labels=[f"{c:%m-%d}" for c in line_week.columns]),
-        trend=_trend_chart(chart, config),
-        warning_charts=tuple(
-            svg.control_chart(chart[(chart["dimension"] == dimension) & (chart["value"] == value)]
-                              .sort_values("week_start"), f"control-chart-{n}",
-                              f"p 控制图：{DIMENSION_LABELS.get(dimension, dimension)} "
-                              f"{agency_label(value) if dimension == 'agency' else value}")
-            for n, (dimension, value) in enumerate(cells)),
+        heatmap_agency_violation=heat_agency, heatmap_line_week=heat_line,
+        trend=_trend_chart(result, config),
+        warning_charts=tuple(control_charts(result, WARNING_CHARTS,
+                                            lambda d, v: agency_label(v) if d == "agency" else v)),
         warnings=warnings,
-        causes_chart=svg.bars([r.cause.label for r in rows], [r.cause.excess_complaints for r in rows],
-                              "chart-root-causes", "根因：超额投诉（件）") if rows else "",
-        causes=rows)
+        causes_chart=causes_chart(result, [r.cause.label for r in rows]),
+        causes=rows, synthetic_calls=result.n_synthetic_calls)
 
 
-def _trend_chart(chart, config: AttributionConfig) -> str:
-    """The weekly complaint rate of all business lines together, on its own p-chart."""
+def _trend_chart(result: AttributionResult, config: AttributionConfig) -> str:
+    """The weekly complaint rate of all business lines together, on its own p-chart; weeks without calls are
+    gaps (no rate, no point), never NaN coordinates."""
     from qc.attribution.warnings import p_chart
     from qc.reports import svg
 
+    t = result.texts
+    chart = result.control_chart
     lines = chart[chart["dimension"] == "business_line"]
     if lines.empty:
         return ""
     # Each business-line cell of a week carries that week's calls of all lines and that line's complaints.
     weekly = (lines.groupby("week_start", as_index=False).agg(calls=("calls", "first"), complaints=("complaints", "sum"))
-              .assign(dimension="total", value="全部"))
-    return svg.control_chart(p_chart(weekly, config.warnings), "chart-complaint-trend",
-                             "投诉趋势：全部业务线 每千通投诉率（按周）")
+              .assign(dimension="total", value="*"))
+    return svg.control_chart(p_chart(weekly, config.warnings), "chart-complaint-trend", t("chart.trend"),
+                             t("chart.control.legend"))
 
 
 def _recording_ids(session: Session, call_ids: list[str]) -> dict[str, int]:

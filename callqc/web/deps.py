@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callqc.db.models import User
 from callqc.settings import Settings
 from callqc.web.auth import CurrentUser, Permission
+from callqc.web.security import SESSION_COOKIE
+from callqc.web.sessions import ActiveSession, load_session
 
 
 class NotAuthenticated(Exception):
@@ -26,6 +27,11 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def now(request: Request) -> datetime:
+    """The app's clock (UTC); tests move it forward to expire sessions."""
+    return request.app.state.clock()
+
+
 def get_db(request: Request) -> Iterator[Session]:
     session = request.app.state.session_factory()
     try:
@@ -34,17 +40,20 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def active_session(request: Request, db: Session) -> ActiveSession | None:
+    """The request's live server-side session (looked up once per request), or None."""
+    if not hasattr(request.state, "web_session"):
+        request.state.web_session = load_session(db, request.app.state.settings,
+                                                 request.cookies.get(SESSION_COOKIE), now(request))
+    return request.state.web_session
+
+
 def current_user(request: Request, db: Session = Depends(get_db)) -> CurrentUser:
-    """The session's user, re-read on every request so a disabled account is locked out at once."""
-    user_id = request.session.get("uid")
-    if not isinstance(user_id, int):
+    """The session's user, checked on every request: a revoked, expired or disabled session is refused at once."""
+    session = active_session(request, db)
+    if session is None:
         raise NotAuthenticated()
-    row = db.execute(select(User.id, User.username, User.role, User.agency, User.disabled)
-                     .where(User.id == user_id)).first()
-    if row is None or row.disabled or row.username != request.session.get("username"):
-        request.session.clear()
-        raise NotAuthenticated()
-    return CurrentUser(id=row.id, username=row.username, role=row.role, agency=row.agency)
+    return session.user
 
 
 def require(permission: Permission) -> Callable[..., CurrentUser]:
@@ -54,10 +63,6 @@ def require(permission: Permission) -> Callable[..., CurrentUser]:
         return user
 
     return check
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -8,9 +8,11 @@ from typing import Any
 
 import yaml
 
-from callqc.settings import CONFIG_DIR
+from qc.attribution.texts import LANGUAGES
+from qc.configs import CONFIG_DIR
 
 DEFAULT_CONFIG_FILE = CONFIG_DIR / "attribution.yaml"
+MODEL_FACTORS = ("agency", "agent_id", "product", "delinquency_bucket")
 IMPORT_FIELDS = ("complaint_no", "account_id", "received_at", "channel", "complaint_type", "business_type",
                  "content", "agency")
 
@@ -47,7 +49,12 @@ class ModelOptions:
     confidence: float = 0.95
     min_calls_per_level: int = 200
     evidence_calls_per_cause: int = 10
-    model_factors: tuple[str, ...] = ("agency", "product", "delinquency_bucket")
+    model_factors: tuple[str, ...] = ("agency", "agent_id", "product", "delinquency_bucket")
+    pooled_factors: tuple[str, ...] = ("agent_id",)  # estimated with partial pooling (random effects)
+    nested_in: str = "agency"                         # ... as deviations from this factor's level
+    min_complaints: int = 5       # fewer complaints on either side of a comparison: no RR / OR shown, no cause
+    min_calls_per_cell: int = 30  # heat-map cells with fewer calls show "insufficient data"
+    min_odds_ratio: float = 1.1   # a cause raises the odds by at least this much (1M calls make OR 1.04 "significant")
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class AttributionConfig:
     lookback_days: int
     columns: dict[str, tuple[str, ...]]
     required_columns: tuple[str, ...]
+    skip_rows: tuple[str, ...]  # a row below the header whose first cell starts with one of these is not data
     channels: dict[str, tuple[str, ...]]
     business_lines: dict[str, tuple[str, ...]]
     finding_categories: dict[str, str]
@@ -69,6 +77,7 @@ class AttributionConfig:
     forecast: ForecastOptions = ForecastOptions()
     model: ModelOptions = ModelOptions()
     closed_loop: ClosedLoopOptions = ClosedLoopOptions()
+    language: str = "zh-CN"  # of the report and the dashboard: zh-CN or en (qc.attribution.texts)
     source: str = field(default=str(DEFAULT_CONFIG_FILE), compare=False)
 
     def finding_label(self, category: str) -> str:
@@ -160,17 +169,31 @@ def load_attribution_config(path: Path | str | None = None) -> AttributionConfig
     warnings = _options(WarningOptions, data.get("warnings"), "warnings", source)
     if warnings.sigma <= 0:
         raise AttributionConfigError(f"{source}: key 'warnings.sigma': must be positive")
+    model = _options(ModelOptions, data.get("attribution"), "attribution", source)
+    for name in model.model_factors + model.pooled_factors + (model.nested_in,):
+        if name not in MODEL_FACTORS:
+            raise AttributionConfigError(f"{source}: key 'attribution': unknown factor '{name}' "
+                                         f"(known: {', '.join(MODEL_FACTORS)})")
+    for name in model.pooled_factors:
+        if name not in model.model_factors:
+            raise AttributionConfigError(f"{source}: key 'attribution.pooled_factors': '{name}' is not in "
+                                         f"model_factors")
+    language = data.get("language", "zh-CN")
+    if language not in LANGUAGES:
+        raise AttributionConfigError(f"{source}: key 'language': '{language}' is not one of {', '.join(LANGUAGES)}")
     return AttributionConfig(
+        language=language,
         lookback_days=lookback,
         columns=columns,
         required_columns=required,
+        skip_rows=_names(data.get("skip_rows") or [], "skip_rows", source),
         channels=alias_map("channels"),
         business_lines=alias_map("business_lines"),
         finding_categories={str(k): str(v) for k, v in finding_categories.items()},
         complaint_categories=tuple(categories),
         warnings=warnings,
         forecast=_options(ForecastOptions, data.get("forecast"), "forecast", source),
-        model=_options(ModelOptions, data.get("attribution"), "attribution", source),
+        model=model,
         closed_loop=_options(ClosedLoopOptions, data.get("closed_loop"), "closed_loop", source),
         source=source,
     )

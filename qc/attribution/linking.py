@@ -1,6 +1,6 @@
 """Complaint classification and complaint → call → finding linking, on whole DataFrames.
 
-Frames (one row each; times are naive local times, see qc.attribution.attribution.load_frames):
+Frames (one row each; times are naive local times, see callqc.attribution.load_frames):
   calls:      recording_id, call_id, agency, agent_id, account_id, product, delinquency_bucket, started_at
   findings:   recording_id, category, severity, status        (rejected findings are left out by the loader)
   complaints: complaint_id, complaint_no, account_id, received_at, channel, complaint_type, business_type,
@@ -12,6 +12,7 @@ complaint rates count, so each complaint is counted once.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,11 +24,9 @@ UNCLASSIFIED = "其他"
 
 
 def _normalise(texts: pd.Series) -> pd.Series:
-    try:
-        from asr.textnorm import normalize_for_matching
-    except ImportError:  # the ASR area's normaliser is optional here
-        return texts.fillna("").str.casefold().str.replace(r"\s+", "", regex=True)
-    return texts.fillna("").map(lambda t: normalize_for_matching(t, "zh"))
+    """Full-width → half-width (NFKC), case folded, whitespace removed: what keyword counting needs."""
+    return (texts.fillna("").map(lambda t: unicodedata.normalize("NFKC", t)).str.casefold()
+            .str.replace(r"\s+", "", regex=True))
 
 
 def classify_complaints(texts: pd.Series, config: AttributionConfig) -> pd.Series:

@@ -6,7 +6,9 @@ What is planted (and nothing else drives complaints):
   its threats;
 - disclosing the debt to a third party (finding `third_party_disclosure`, only on third-party calls) multiplies
   it by `rr_third_party` (2);
-- accounts of one business line (协商还款) complain `rise_factor` times as often in the last `rise_weeks` weeks.
+- accounts of one business line (协商还款) complain `rise_factor` times as often in the last `rise_weeks` weeks;
+- optionally one agent (the first of agency `hot_agent_agency`) multiplies his calls' risk by `rr_hot_agent`, and
+  `agency_weights` makes one agency much busier than the others (volume alone is no cause).
 Other findings (insult, calling hours, missing self-identification) occur but have no effect (relative risk 1),
 so a method that ranks them is wrong. Each account's calls are at least 5 days apart and a complaint arrives
 within 3.5 days of its call, so "the most recent call before the complaint" is the call that caused it.
@@ -15,7 +17,7 @@ within 3.5 days of its call, so "the most recent call before the complaint" is t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -54,6 +56,10 @@ class PopulationSpec:
     rise_factor: float = 4.0
     rise_weeks: int = 3
     unlinked_complaint_share: float = 0.03  # complaints from accounts without calls in the window
+    rr_hot_agent: float = 1.0
+    hot_agent_agency: int = 1
+    agency_weights: tuple[float, ...] | None = None  # share of accounts per agency (default: equal)
+    agency_names: tuple[str, ...] | None = None      # default: the first n_agencies of AGENCIES
     seed: int = 7
 
 
@@ -64,6 +70,7 @@ class Population:
     findings: pd.DataFrame
     complaints: pd.DataFrame
     hot_agency: str
+    hot_agent: str
     rise_week_starts: tuple[date, ...]
     end: date = field(default=date(2026, 1, 1))
 
@@ -72,13 +79,17 @@ def generate_population(spec: PopulationSpec = PopulationSpec()) -> Population:
     rng = np.random.default_rng(spec.seed)
     n = spec.n_calls
     total_days = spec.weeks * 7
-    agencies = np.array(AGENCIES[: spec.n_agencies], dtype=object)
+    agencies = np.array((spec.agency_names or AGENCIES)[: spec.n_agencies], dtype=object)
 
     # Accounts: business line, bucket, agency.
     n_accounts = max(1, n // spec.calls_per_account)
     account_line = rng.choice(list(BUSINESS_LINES), size=n_accounts, p=_p(BUSINESS_LINES))
     account_bucket = rng.choice(list(BUCKETS), size=n_accounts, p=_p(BUCKETS))
-    account_agency = rng.integers(0, spec.n_agencies, size=n_accounts)
+    if spec.agency_weights is None:
+        account_agency = rng.integers(0, spec.n_agencies, size=n_accounts)
+    else:
+        weights = np.asarray(spec.agency_weights, dtype=float)
+        account_agency = rng.choice(spec.n_agencies, size=n_accounts, p=weights / weights.sum())
 
     # Calls: each account's calls 5-12 days apart, the sequence placed anywhere in the period (wrapping).
     account = np.repeat(np.arange(n_accounts), spec.calls_per_account)[:n]
@@ -123,8 +134,10 @@ def generate_population(spec: PopulationSpec = PopulationSpec()) -> Population:
     # Complaints: a Bernoulli draw per call with the planted multiplicative risks.
     week = (day // 7).astype(int)
     rising = (account_line[account] == spec.rising_line) & (week >= spec.weeks - spec.rise_weeks)
+    hot_agent = f"{prefixes[spec.hot_agent_agency % spec.n_agencies]}-000"
     multiplier = (np.where(threat, spec.rr_threat, 1.0) * np.where(disclosure, spec.rr_third_party, 1.0)
-                  * np.where(rising, spec.rise_factor, 1.0))
+                  * np.where(rising, spec.rise_factor, 1.0)
+                  * np.where(calls["agent_id"].to_numpy() == hot_agent, spec.rr_hot_agent, 1.0))
     linked_target = spec.target_complaints * (1 - spec.unlinked_complaint_share)
     base = linked_target / multiplier.sum()
     complained = rng.random(n) < np.clip(base * multiplier, 0, 1)
@@ -159,7 +172,7 @@ def generate_population(spec: PopulationSpec = PopulationSpec()) -> Population:
     complaints["agency"] = None
     rise_starts = tuple(spec.start + timedelta(weeks=w) for w in range(spec.weeks - spec.rise_weeks, spec.weeks))
     return Population(spec=spec, calls=calls, findings=findings, complaints=complaints.reset_index(drop=True),
-                      hot_agency=str(agencies[0]), rise_week_starts=rise_starts, end=end.date())
+                      hot_agency=str(agencies[0]), hot_agent=hot_agent, rise_week_starts=rise_starts, end=end.date())
 
 
 def _p(weights: dict[str, float]) -> np.ndarray:
@@ -184,46 +197,3 @@ def _position_within_group(groups: np.ndarray) -> np.ndarray:
 def _text(rng: np.random.Generator, cause: str) -> str:
     options = COMPLAINT_TEXTS[cause]
     return options[int(rng.integers(0, len(options)))]
-
-
-def write_population(session_factory, population: Population, timezone: str = "Asia/Shanghai") -> dict[str, int]:
-    """Store the population in the database (recordings, findings, complaints) with bulk inserts.
-
-    Local times are stored as UTC, as the ingest stage does. Returns recording_id (population) -> DB id counts.
-    """
-    from sqlalchemy import insert, select
-
-    from callqc.db import session_scope
-    from callqc.db.models import ComplaintRow, FindingRow, Recording
-
-    calls = population.calls
-    started = calls["started_at"].dt.tz_localize(timezone).dt.tz_convert("UTC")
-    offset = int(started.iloc[0].tz_convert(timezone).utcoffset().total_seconds() // 60) if len(calls) else 0
-    recordings = [
-        {"bucket": "synthetic", "key": f"{row.agency}/{row.started_at:%Y-%m-%d}/{row.call_id}.flac",
-         "etag": "synthetic", "call_id": row.call_id, "agency": row.agency, "agent_id": row.agent_id,
-         "account_id": row.account_id, "product": row.product, "delinquency_bucket": row.delinquency_bucket,
-         "callee_relation": row.callee_relation, "started_at": ts.to_pydatetime(), "started_at_offset_min": offset,
-         "status": "scored", "channel_map": {}, "raw_metadata": {}}
-        for row, ts in zip(calls.itertuples(index=False), started)]
-    with session_scope(session_factory) as session:
-        if recordings:
-            session.execute(insert(Recording), recordings)
-        ids = dict(session.execute(select(Recording.call_id, Recording.id).where(Recording.bucket == "synthetic")).all())
-        db_id = calls["call_id"].map(ids)
-        by_population_id = dict(zip(calls["recording_id"], db_id))
-        finding_rows = [{"recording_id": int(by_population_id[f.recording_id]), "rule_id": f"SYN-{f.category}",
-                         "category": f.category, "severity": f.severity, "status": f.status, "segment_ids": [],
-                         "pack": "synthetic", "pack_version": "1"}
-                        for f in population.findings.itertuples(index=False)]
-        if finding_rows:
-            session.execute(insert(FindingRow), finding_rows)
-        received = population.complaints["received_at"].dt.tz_localize(timezone).dt.tz_convert("UTC")
-        complaint_rows = [{"complaint_no": c.complaint_no, "account_id": c.account_id,
-                           "received_at": ts.to_pydatetime(), "channel": c.channel,
-                           "complaint_type": c.complaint_type, "business_type": c.business_type,
-                           "content": c.content, "source_file": "synthetic"}
-                          for c, ts in zip(population.complaints.itertuples(index=False), received)]
-        if complaint_rows:
-            session.execute(insert(ComplaintRow), complaint_rows)
-    return {"recordings": len(recordings), "findings": len(finding_rows), "complaints": len(complaint_rows)}

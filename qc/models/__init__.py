@@ -1,7 +1,7 @@
 """QC models: the violation text classifier, customer emotion / complaint intent, agent agitation.
 
-text.py (classifiers) · acoustic.py (agitation, customer cues) · training.py (corpus, training, holdout metrics,
-reviewer labels) · registry.py (artefacts in object storage, versions in the database, promotion) ·
-scorer.py (ModelScorer and load_promoted_scorer, used by scoring). Seed corpus: data/, written by
-scripts/make_seed_corpus.py.
+text.py (classifiers) · acoustic.py (agitation, customer cues) · training.py (corpus, training, holdout metrics)
+· scorer.py (ModelScorer, used by scoring). No I/O here: callqc/model_registry.py stores artefacts in object
+storage and versions in the database, promotes, trains from reviewer decisions and loads the promoted models.
+Seed corpus: data/, written by scripts/make_seed_corpus.py.
 """

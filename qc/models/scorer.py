@@ -1,6 +1,6 @@
 """Model scores for one call, in the shape the rule engine consumes.
 
-    scorer, warning = load_promoted_scorer(settings, session_factory, store)
+    scorer, warning = callqc.model_registry.load_promoted_scorer(settings, session_factory, store)
     model_scores = scorer.segment_scores(transcript, features) if scorer else None   # rules-only when None
     state = scorer.customer_state(transcript, features)
 
@@ -13,12 +13,11 @@ model_score reference one of these labels and a threshold.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from qc.domain import AcousticFeatures, Segment, Transcript
 from qc.models.acoustic import agent_agitation, customer_cues, segment_agitation, segment_loudness_share
+from qc.models.context import turn_contexts
 from qc.models.text import COMPLAINT_LABEL, EMOTIONS, EmotionClassifier, ViolationClassifier
 
 log = logging.getLogger(__name__)
@@ -67,14 +66,25 @@ class ModelScorer:
 
     def segment_scores(self, transcript: Transcript, features: AcousticFeatures | None = None,
                        callee_relation: str | None = None) -> dict[int, dict[str, float]]:
-        """Scores per segment. With `callee_relation` debtor/guarantor, third_party_disclosure is 0: the text
-        alone cannot tell "you owe" said to the debtor from the same words said to a relative."""
+        """Scores per segment. Only agent segments carry violation labels, each judged in its context
+        (qc.models.context): the callee relation — the declared one, else inferred from the call — zeroes
+        third_party_disclosure for a debtor or guarantor (the text alone cannot tell "you owe" said to the debtor
+        from the same words said to a relative); and a short affirmation of the customer's question is read with
+        the question («你们是法院的？»«对»)."""
         agent = [s for s in transcript.segments if s.speaker == "agent" and s.text.strip()]
-        scores = {s.id: row for s, row in zip(agent, self.violation_scores([s.text for s in agent]))}
-        if callee_relation in ("debtor", "guarantor"):
-            for row in scores.values():
+        contexts = turn_contexts(transcript, callee_relation)
+        texts = [contexts[s.id].texts(s.text) for s in agent]
+        flat = self.violation_scores([text for group in texts for text in group])
+        scores: dict[int, dict[str, float]] = {}
+        position = 0
+        for segment, group in zip(agent, texts):
+            rows = flat[position:position + len(group)]
+            position += len(group)
+            row = {label: max(r[label] for r in rows) for label in rows[0] if label != "none"}
+            if contexts[segment.id].relation in ("debtor", "guarantor"):
                 row["third_party_disclosure"] = 0.0
-                row["none"] = round(1.0 - max(v for k, v in row.items() if k != "none"), 4)
+            row["none"] = round(1.0 - max(row.values()), 4)
+            scores[segment.id] = row
         agitation = agent_agitation(features) if features is not None else None
         if agitation is not None:
             for segment in agent:
@@ -124,66 +134,3 @@ class ModelScorer:
         boost = (PRIORITY_POINTS["complaint_intent"] if complaint_intent else 0.0) + \
             (PRIORITY_POINTS[emotion] if emotion != "calm" else 0.0)
         return CustomerState(emotion, complaint_intent, boost, call_scores, round(complaint_score, 4), tuple(evidence))
-
-
-# ---- the promoted models, loaded once per process -----------------------------------------------------
-_loaded: dict[tuple[Any, ...], ModelScorer] = {}
-_unusable: dict[tuple[Any, ...], str] = {}  # corrupt artefacts: not fetched again until another is promoted
-_lock = threading.Lock()
-
-
-def load_promoted_scorer(settings, session_factory=None, store=None) -> tuple[ModelScorer | None, str | None]:
-    """The promoted models as a ModelScorer, loaded once per process (reloaded only when a different version
-    is promoted). Returns (scorer, None), or (None, warning) when there is no usable violation model, so the
-    caller scores with rules only and records the warning on its run; an unusable emotion model gives
-    (scorer without emotion, warning)."""
-    from callqc import db
-    from callqc.storage import RecordingStore
-    from qc.models.registry import ModelArtifactUnreachable, ModelRegistryError, load_artifact, promoted_model
-
-    if session_factory is None:
-        session_factory = db.session_factory(db.make_engine(settings.database_url))
-    store = store or RecordingStore(settings)
-    try:
-        violation_record = promoted_model(session_factory, "violation")
-        emotion_record = promoted_model(session_factory, "emotion")
-    except Exception as exc:  # noqa: BLE001 — e.g. database not migrated: scoring must still go on
-        return None, f"model registry unavailable, scoring with rules only: {type(exc).__name__}: {exc}"
-    if violation_record is None:
-        return None, "no promoted violation model (`callqc models promote VERSION`): scoring with rules only"
-    cache_key = (store.endpoint, store.bucket,
-                 *((r.version, r.metrics.get("artifact_sha256")) for r in (violation_record, emotion_record) if r))
-    with _lock:
-        if cache_key in _loaded:
-            return _loaded[cache_key], None
-        if cache_key in _unusable:
-            return None, _unusable[cache_key]
-        try:
-            violation = load_artifact(violation_record, store).model
-        except ModelRegistryError as exc:
-            warning = f"{exc}; scoring with rules only"
-            log.warning(warning)
-            if not isinstance(exc, ModelArtifactUnreachable):
-                _unusable[cache_key] = warning
-            return None, warning
-        emotion, warning = None, None
-        if emotion_record is not None:
-            try:
-                emotion = load_artifact(emotion_record, store).model
-            except ModelRegistryError as exc:
-                warning = f"{exc}; customer emotion from models disabled"
-                log.warning(warning)
-        versions = {"violation": violation_record.version}
-        if emotion is not None:
-            versions["emotion"] = emotion_record.version
-        scorer = ModelScorer(violation, emotion, versions)
-        if warning is None:
-            _loaded[cache_key] = scorer
-        return scorer, warning
-
-
-def clear_loaded_scorers() -> None:
-    """Forget the process's loaded models (tests; a long-lived server after an out-of-band change)."""
-    with _lock:
-        _loaded.clear()
-        _unusable.clear()

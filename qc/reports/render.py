@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from qc.attribution.attribution import DIMENSION_LABELS, AttributionResult
+from qc.attribution.attribution import AttributionResult
 from qc.reports import svg
 from qc.reports.tables import ReportTable, build_tables
 
@@ -42,39 +43,72 @@ def table_html(frame: pd.DataFrame, limit: int | None = None) -> str:
     return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def heatmaps(result: AttributionResult) -> tuple[str, str]:
+    """The two heat maps (agency × violation, business line × week) as inline SVG, shared with the dashboard."""
+    t = result.texts
+    missing_legend = t("insufficient.legend", n=result.min_calls_per_cell)
+    agency = result.heatmap_agency_violation
+    line_week = result.heatmap_line_week
+    return (svg.heatmap(agency, "heatmap-agency-violation", t("heat_agency_violation"), t("heat.unit"),
+                        t("insufficient"), missing_legend) if len(agency) and len(agency.columns) else "",
+            svg.heatmap(line_week, "heatmap-line-week", t("heat_line_week"), t("heat.unit"), t("insufficient"),
+                        missing_legend, cell_w=56, col_labels=[f"{pd.Timestamp(c):%m-%d}" for c in line_week.columns])
+            if len(line_week) and len(line_week.columns) else "")
+
+
+def control_charts(result: AttributionResult, limit: int = 4, label=None) -> list[str]:
+    """p-charts of the first `limit` cells that fired, newest data last."""
+    t = result.texts
+    label = label or (lambda dimension, value: value)
+    chart = result.control_chart
+    cells = list(dict.fromkeys((w.dimension, w.value) for w in result.warnings))[:limit]
+    return [svg.control_chart(chart[(chart["dimension"] == dimension) & (chart["value"] == value)]
+                              .sort_values("week_start"), f"control-chart-{n}",
+                              t("chart.control", dimension=t.level(dimension), value=label(dimension, value)),
+                              t("chart.control.legend"))
+            for n, (dimension, value) in enumerate(cells)]
+
+
+def causes_chart(result: AttributionResult, labels: list[str] | None = None) -> str:
+    causes = result.root_causes[:10]
+    if not causes:
+        return ""
+    return svg.bars(labels or [c.label for c in causes], [c.excess_complaints for c in causes], "chart-root-causes",
+                    result.texts("chart.causes"))
+
+
 def _charts(result: AttributionResult, key: str) -> list[str]:
-    if key == "root_causes" and result.root_causes:
-        causes = result.root_causes[:10]
-        return [svg.bars([c.label for c in causes], [c.excess_complaints for c in causes], "chart-root-causes",
-                         "根因：超额投诉（件）")]
+    if key == "root_causes":
+        return [c for c in [causes_chart(result)] if c]
     if key == "heat_agency_violation":
-        return [svg.heatmap(result.heatmap_agency_violation, "heatmap-agency-violation", "机构 × 违规类别 投诉热力图")]
+        return [c for c in [heatmaps(result)[0]] if c]
     if key == "heat_line_week":
-        matrix = result.heatmap_line_week
-        labels = [f"{pd.Timestamp(c):%m-%d}" for c in matrix.columns]
-        return [svg.heatmap(matrix, "heatmap-line-week", "业务线 × 周 投诉热力图", cell_w=52, col_labels=labels)]
+        return [c for c in [heatmaps(result)[1]] if c]
     if key == "warnings":
-        chart = result.control_chart
-        cells = list(dict.fromkeys((w.dimension, w.value) for w in result.warnings))[:4]
-        out = []
-        for n, (dimension, value) in enumerate(cells):
-            cell = chart[(chart["dimension"] == dimension) & (chart["value"] == value)].sort_values("week_start")
-            out.append(svg.control_chart(cell, f"control-chart-{n}",
-                                         f"p 控制图：{DIMENSION_LABELS.get(dimension, dimension)} {value}"))
-        return out
+        return control_charts(result)
     return []
 
 
 def render_html(result: AttributionResult, tables: list[ReportTable]) -> str:
+    t = result.texts
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    sections = [{"key": t.key, "title": t.title, "charts": _charts(result, t.key),
-                 "table": table_html(t.frame, t.html_rows), "more": t.html_rows is not None and len(t.frame) > t.html_rows,
-                 "shown": t.html_rows, "total": len(t.frame)} for t in tables]
-    warnings = [f"{DIMENSION_LABELS.get(w.dimension, w.dimension)} {w.value} {w.week_start} 当周 "
-                f"{w.rate_per_1000:.2f}‰ > {w.ucl_per_1000:.2f}‰" for w in result.warnings]
+    sections = [{"key": table.key, "title": table.title, "charts": _charts(result, table.key),
+                 "table": table_html(table.frame, table.html_rows) if len(table.frame) else "",
+                 "empty": table.empty if not len(table.frame) else "",
+                 "more": t("report.more", shown=table.html_rows, total=len(table.frame))
+                 if table.html_rows is not None and len(table.frame) > table.html_rows else ""}
+                for table in tables]
+    if result.backtest is not None:
+        next(s for s in sections if s["key"] == "backtest")["empty"] = result.backtest.verdict(t)
+    warnings = [t("warning.line", dimension=t.level(w.dimension), value=w.value, week=w.week_start,
+                  rate=w.rate_per_1000, ucl=w.ucl_per_1000) for w in result.warnings]
     return environment.get_template("report.html.j2").render(
-        day_from=result.day_from, day_to=result.day_to, lookback_days=result.lookback_days, sections=sections,
-        warnings=warnings, generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+        lang=t.language, title=t("report.title"), sections=sections, separator=t("report.sep"),
+        note=t("report.note", day_from=result.day_from, day_to=result.day_to, lookback=result.lookback_days,
+               generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        synthetic=t("report.synthetic", n=f"{result.n_synthetic_calls:,}") if result.n_synthetic_calls else "",
+        warnings_intro=t("report.warnings", n=len(warnings)), warnings=warnings,
+        day_from=result.day_from, day_to=result.day_to)
 
 
 def write_xlsx(tables: list[ReportTable], path: Path) -> None:
@@ -85,9 +119,12 @@ def write_xlsx(tables: list[ReportTable], path: Path) -> None:
     workbook.remove(workbook.active)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="F4F4F4")
     for table in tables:
-        sheet = workbook.create_sheet(table.sheet[:31])
+        sheet = workbook.create_sheet(re.sub(r"[\\/*?:\[\]]", "_", table.sheet)[:31])
         sheet.append([table.title])
         sheet["A1"].font = Font(bold=True, size=13)
+        if not len(table.frame):
+            sheet.append([table.empty])
+            continue
         sheet.append([str(c) for c in table.frame.columns])
         for cell in sheet[2]:
             cell.font, cell.fill = bold, fill
@@ -119,11 +156,3 @@ def render_report(result: AttributionResult, out_dir: Path | str) -> ReportPaths
     paths.html.write_text(render_html(result, tables), encoding="utf-8")
     write_xlsx(tables, paths.xlsx)
     return paths
-
-
-def write_report(session_factory, day_from: date, day_to: date, out_dir: Path | str,
-                 tz: str = "Asia/Shanghai") -> ReportPaths:
-    """The nightly flow's report stage: refresh the attribution (links, rectification items) and render it."""
-    from qc.attribution.attribution import refresh_attribution
-
-    return render_report(refresh_attribution(session_factory, day_from, day_to, tz=tz), out_dir)

@@ -27,8 +27,12 @@ def _colour(value: float, low: float, high: float) -> str:
     return f"#{r:02x}{g:02x}{bl:02x}"
 
 
-def heatmap(matrix: pd.DataFrame, element_id: str, title: str, unit: str = "‰", cell_w: int = 78,
-            cell_h: int = 30, col_labels: list[str] | None = None, digits: int = 1) -> str:
+def heatmap(matrix: pd.DataFrame, element_id: str, title: str, legend: str, missing: str, missing_legend: str = "",
+            unit: str = "‰", cell_w: int = 78, cell_h: int = 30, col_labels: list[str] | None = None,
+            digits: int = 1) -> str:
+    """A grid of rates; a NaN cell (too few calls, no calls) is grey and reads `missing` (e.g. 数据不足).
+
+    `legend` is formatted with low and high (the colour scale), `missing_legend` explains the grey cells."""
     rows = [str(r) for r in matrix.index]
     cols = col_labels or [str(c) for c in matrix.columns]
     values = matrix.to_numpy(dtype=float)
@@ -37,7 +41,7 @@ def heatmap(matrix: pd.DataFrame, element_id: str, title: str, unit: str = "‰"
     left = 12 + 14 * max((len(r) for r in rows), default=4)
     top = 44 + (60 if any(len(c) > 6 for c in cols) else 24)
     width = left + cell_w * len(cols) + 20
-    height = top + cell_h * len(rows) + 30
+    height = top + cell_h * len(rows) + (48 if missing_legend else 30)
     rotate = any(len(c) > 6 for c in cols)
     out = [f'<svg id="{element_id}" class="heatmap" xmlns="http://www.w3.org/2000/svg" width="{width}" '
            f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
@@ -56,15 +60,22 @@ def heatmap(matrix: pd.DataFrame, element_id: str, title: str, unit: str = "‰"
                    f'{escape(row)}</text>')
         for j in range(len(cols)):
             value = values[i, j]
-            shown = "–" if not math.isfinite(value) else f"{value:.{digits}f}"
+            known = math.isfinite(value)
+            shown = f"{value:.{digits}f}" if known else missing
             fill = _colour(value, low, high)
-            dark = math.isfinite(value) and high > low and (value - low) / (high - low) > 0.6
+            dark = known and high > low and (value - low) / (high - low) > 0.6
             out.append(f'<rect x="{left + cell_w * j}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
-                       f'fill="{fill}"><title>{escape(row)} × {escape(cols[j])}: {shown}{unit}</title></rect>')
+                       f'fill="{fill}"><title>{escape(row)} × {escape(cols[j])}: {escape(shown)}'
+                       f'{unit if known else ""}</title></rect>')
+            size = "" if known else f' font-size="{10 if cell_w < 70 else 11}" class="insufficient"'
             out.append(f'<text x="{left + cell_w * j + cell_w / 2 - 1:.0f}" y="{y + cell_h / 2 + 4:.0f}" '
-                       f'text-anchor="middle" fill="{"#ffffff" if dark else "#222222"}">{shown}</text>')
-    out.append(f'<text x="{left}" y="{height - 8}" font-size="11" fill="#555">单位: 每千通投诉数 ({unit})，'
-               f'颜色 {low:.1f} → {high:.1f}</text>')
+                       f'text-anchor="middle" fill="{"#ffffff" if dark else ("#222222" if known else "#777777")}"'
+                       f'{size}>{escape(shown)}</text>')
+    bottom = height - (26 if missing_legend else 8)
+    out.append(f'<text x="{left}" y="{bottom}" font-size="11" fill="#555">{escape(legend.format(low=low, high=high))}'
+               f'</text>')
+    if missing_legend:
+        out.append(f'<text x="{left}" y="{height - 8}" font-size="11" fill="#555">{escape(missing_legend)}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
@@ -88,36 +99,53 @@ def bars(labels: list[str], values: list[float], element_id: str, title: str, va
     return "\n".join(out)
 
 
-def control_chart(cell: pd.DataFrame, element_id: str, title: str) -> str:
-    """Weekly rate, centre line and upper control limit of one cell (per 1,000 calls); fired weeks in red."""
+def control_chart(cell: pd.DataFrame, element_id: str, title: str, legend: str) -> str:
+    """Weekly rate, centre line and upper control limit of one cell (per 1,000 calls); fired weeks in red.
+
+    A week without calls has no rate: the lines break there and no dot is drawn (a gap, never a NaN coordinate).
+    """
     width, height, left, top, bottom = 760, 240, 56, 34, 40
     rate = 1000 * cell["rate"].to_numpy(dtype=float)
     centre = 1000 * cell["centre"].to_numpy(dtype=float)
     ucl = 1000 * cell["ucl"].to_numpy(dtype=float)
-    peak = np.nanmax(np.concatenate([rate, ucl])) if len(rate) else 1.0
-    peak = peak if np.isfinite(peak) and peak > 0 else 1.0
+    finite = np.concatenate([rate, ucl])
+    finite = finite[np.isfinite(finite)]
+    peak = float(finite.max()) if finite.size else 1.0
+    peak = peak if peak > 0 else 1.0
     n = max(len(rate) - 1, 1)
 
-    def xy(i: int, v: float) -> str:
-        return f"{left + (width - left - 16) * i / n:.1f},{top + (height - top - bottom) * (1 - v / peak):.1f}"
+    def x_of(i: int) -> float:
+        return left + (width - left - 16) * i / n
 
-    def polyline(series: np.ndarray, colour: str, dash: str = "") -> str:
-        points = " ".join(xy(i, v) for i, v in enumerate(series) if np.isfinite(v))
-        return f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2" {dash}/>' if points else ""
+    def y_of(v: float) -> float:
+        return top + (height - top - bottom) * (1 - v / peak)
+
+    def polylines(series: np.ndarray, colour: str, dash: str = "") -> str:
+        runs, current = [], []
+        for i, v in enumerate(series):
+            if np.isfinite(v):
+                current.append(f"{x_of(i):.1f},{y_of(v):.1f}")
+            elif current:
+                runs.append(current)
+                current = []
+        if current:
+            runs.append(current)
+        return "".join(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" stroke-width="2" {dash}/>'
+                       for run in runs)
 
     out = [f'<svg id="{element_id}" class="control-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
            f'height="{height}" viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="12">',
            f'<text x="{left}" y="20" font-size="15" font-weight="bold">{escape(title)}</text>',
-           polyline(ucl, "#d7301f", 'stroke-dasharray="6 4"'), polyline(centre, "#888888", 'stroke-dasharray="2 3"'),
-           polyline(rate, "#2c7bb6")]
+           polylines(ucl, "#d7301f", 'stroke-dasharray="6 4"'), polylines(centre, "#888888", 'stroke-dasharray="2 3"'),
+           polylines(rate, "#2c7bb6")]
     for i, (value, fired) in enumerate(zip(rate, cell["fired"].to_numpy(dtype=bool))):
-        x, y = xy(i, value).split(",")
-        out.append(f'<circle cx="{x}" cy="{y}" r="{5 if fired else 3}" fill="{"#d7301f" if fired else "#2c7bb6"}"/>')
+        if np.isfinite(value):
+            out.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(value):.1f}" r="{5 if fired else 3}" '
+                       f'fill="{"#d7301f" if fired else "#2c7bb6"}"/>')
     for i, week in enumerate(cell["week_start"]):
         if i % 2 == 0 or len(rate) <= 8:
-            x = xy(i, 0).split(",")[0]
-            out.append(f'<text x="{x}" y="{height - 20}" text-anchor="middle">{pd.Timestamp(week):%m-%d}</text>')
+            out.append(f'<text x="{x_of(i):.1f}" y="{height - 20}" text-anchor="middle">{pd.Timestamp(week):%m-%d}</text>')
     out.append(f'<text x="8" y="{top + 8}">{peak:.1f}‰</text><text x="8" y="{height - bottom}">0</text>')
-    out.append(f'<text x="{left}" y="{height - 4}" fill="#555">蓝: 周投诉率  灰: 中心线  红虚线: 控制上限 (3σ)  红点: 预警</text>')
+    out.append(f'<text x="{left}" y="{height - 4}" fill="#555">{escape(legend)}</text>')
     out.append("</svg>")
     return "\n".join(out)

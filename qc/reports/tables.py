@@ -1,12 +1,18 @@
-"""The report's tables, built once from an AttributionResult and rendered both to HTML and to Excel."""
+"""The report's tables, built once from an AttributionResult and rendered both to HTML and to Excel.
+
+Every heading, column and sentence comes from qc.attribution.texts in the result's language. A table with no rows
+carries a one-line reason instead (`empty`), shown in place of a header-only table.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
 
-from qc.attribution.attribution import DIMENSION_LABELS, AttributionResult
+from qc.attribution.attribution import AttributionResult
+from qc.attribution.texts import Texts
 
 
 @dataclass(frozen=True)
@@ -16,100 +22,157 @@ class ReportTable:
     sheet: str        # Excel sheet name (≤31 characters)
     frame: pd.DataFrame
     html_rows: int | None = None  # the HTML shows the first N rows; Excel always has all
+    empty: str = ""   # why there are no rows (shown instead of the table)
 
 
-def _rates(frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    return pd.DataFrame({label: frame["value"], "通话数": frame["calls"], "投诉数": frame["complaints"],
-                         "每千通投诉": frame["rate_per_1000"].round(2), "相对风险(对其余)": frame["rr_vs_rest"].round(2),
-                         "95%CI下限": frame["rr_low"].round(2), "95%CI上限": frame["rr_high"].round(2)})
+def _number(value: float, digits: int = 2):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), digits)
+
+
+def _rr_cells(t: Texts, sufficient, rr, low, high, a, n1, c, n0) -> tuple:
+    """(RR, CI low, CI high), or "数据不足（counts）" and blanks where a side has too few complaints."""
+    if sufficient:
+        return _number(rr), _number(low), _number(high)
+    return t("insufficient.counts", a=int(a), n1=int(n1), c=int(c), n0=int(n0)), None, None
+
+
+def _rates(t: Texts, frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    rr = [_rr_cells(t, r.sufficient, r.rr_vs_rest, r.rr_low, r.rr_high, r.complaints, r.calls, r.rest_complaints,
+                    r.rest_calls) for r in frame.itertuples(index=False)]
+    return pd.DataFrame({label: frame["value"], t("summary.calls"): frame["calls"],
+                         t("summary.complaints"): frame["complaints"], t("col.rate"): frame["rate_per_1000"].round(2),
+                         t("col.rr_rest"): [r[0] for r in rr], t("col.rr_low"): [r[1] for r in rr],
+                         t("col.rr_high"): [r[2] for r in rr]})
 
 
 def build_tables(result: AttributionResult) -> list[ReportTable]:
+    t = result.texts
     tables: list[ReportTable] = []
     rate_overall = 1000 * result.n_attributed_in_period / max(result.n_calls, 1)
-    summary = pd.DataFrame({"指标": ["统计期间", "通话数", "投诉数", "关联到通话的投诉", "期内通话的归因投诉", "每千通投诉率",
-                                     "回溯窗口(天)", "预警数", "显著根因数"],
-                            "数值": [f"{result.day_from} 至 {result.day_to}", f"{result.n_calls:,}",
-                                   f"{result.n_complaints:,}", f"{result.n_linked_complaints:,}",
-                                   f"{result.n_attributed_in_period:,}", f"{rate_overall:.2f}",
-                                   str(result.lookback_days), str(len(result.warnings)),
-                                   str(len(result.root_causes))]})
-    tables.append(ReportTable("summary", "概要", "概要", summary))
-    causes = pd.DataFrame([{"排名": c.rank, "根因": c.label, "调整后OR": round(c.odds_ratio, 2),
-                            "95%CI": f"{c.or_low:.2f}–{c.or_high:.2f}", "超额投诉(件)": round(c.excess_complaints, 1),
-                            "占全部投诉": f"{c.share:.1%}", "涉及通话": c.calls, "其中投诉": c.complaints,
-                            "集中于": c.concentration, "证据通话": "、".join(c.evidence_call_ids)}
-                           for c in result.root_causes],
-                          columns=["排名", "根因", "调整后OR", "95%CI", "超额投诉(件)", "占全部投诉", "涉及通话", "其中投诉",
-                                   "集中于", "证据通话"])
-    tables.append(ReportTable("root_causes", "根因排序（多因素逻辑回归，按超额投诉排序）", "根因排序", causes))
+    metrics = [(t("summary.period"), t("summary.period_value", day_from=result.day_from, day_to=result.day_to)),
+               (t("summary.calls"), f"{result.n_calls:,}"), (t("summary.complaints"), f"{result.n_complaints:,}"),
+               (t("summary.linked"), f"{result.n_linked_complaints:,}"),
+               (t("summary.attributed"), f"{result.n_attributed_in_period:,}"), (t("summary.rate"), f"{rate_overall:.2f}"),
+               (t("summary.lookback"), str(result.lookback_days)), (t("summary.warnings"), str(len(result.warnings))),
+               (t("summary.causes"), str(len(result.root_causes)))]
+    if result.n_synthetic_calls:
+        metrics.insert(2, (t("summary.synthetic"), f"{result.n_synthetic_calls:,}"))
+    tables.append(ReportTable("summary", t("summary"), t("summary"),
+                              pd.DataFrame(metrics, columns=[t("summary.metric"), t("summary.value")])))
+
+    causes = pd.DataFrame([{t("col.rank"): c.rank, t("col.level"): c.level_label, t("col.cause"): c.label,
+                            t("col.or"): round(c.odds_ratio, 2), t("col.ci"): f"{c.or_low:.2f}–{c.or_high:.2f}",
+                            t("col.excess"): round(c.excess_complaints, 1), t("col.share"): f"{c.share:.1%}",
+                            t("col.calls"): c.calls, t("col.complained"): c.complaints,
+                            t("col.concentration"): c.concentration,
+                            t("col.evidence"): t("report.sep").join(c.evidence_call_ids)}
+                           for c in result.root_causes])
+    tables.append(ReportTable("root_causes", t("causes"), t("causes.sheet"), causes,
+                              empty=t("causes.empty", confidence=result.confidence, min=result.min_complaints)))
+
     v = result.violations
-    tables.append(ReportTable("violations", "违规类别：有/无该违规的投诉率与相对风险 (log-RR Wald 95% CI)", "违规相对风险",
-                              pd.DataFrame({"违规类别": v["label"], "有该违规通话": v["calls_with"],
-                                            "其中投诉": v["complaints_with"].astype(int),
-                                            "每千通(有)": v["rate_with"].round(2), "每千通(无)": v["rate_without"].round(2),
-                                            "相对风险RR": v["rr"].round(2), "95%CI下限": v["rr_low"].round(2),
-                                            "95%CI上限": v["rr_high"].round(2)})))
-    terms = result.model.terms
-    tables.append(ReportTable("model", f"多因素逻辑回归（{result.model.n_calls:,} 通，方法 {result.model.method}）", "回归模型",
-                              pd.DataFrame({"因素": terms["factor"].map(lambda f: DIMENSION_LABELS.get(f, f)),
-                                            "水平": terms["level"], "参照": terms["reference"],
-                                            "OR": terms["odds_ratio"].round(3), "95%CI下限": terms["or_low"].round(3),
-                                            "95%CI上限": terms["or_high"].round(3), "p值": terms["p_value"].map(
-                                                lambda p: f"{p:.2g}"), "通话数": terms["calls"],
-                                            "超额投诉": terms["excess"].round(1),
-                                            "占比": terms["share"].map(lambda s: f"{s:.1%}")})))
-    factors = result.model.factors
-    tables.append(ReportTable("factor_shares", "各因素对超额投诉的贡献", "因素贡献",
-                              pd.DataFrame({"因素": factors["factor"].map(lambda f: DIMENSION_LABELS.get(f, f)),
-                                            "超额投诉(件)": factors["excess"].round(1),
-                                            "占全部投诉": factors["share"].map(lambda s: f"{s:.1%}")})))
-    for dimension, sheet in (("agency", "按机构"), ("agent_id", "按坐席"), ("product", "按业务线"),
-                             ("delinquency_bucket", "按逾期阶段")):
-        tables.append(ReportTable(f"rates_{dimension}", f"每千通投诉率：{sheet[1:]}", sheet,
-                                  _rates(result.rates[dimension], DIMENSION_LABELS[dimension]),
-                                  html_rows=20 if dimension == "agent_id" else None))
-    heat = result.heatmap_agency_violation.round(2).reset_index().rename(columns={"agency": "催收机构"})
-    tables.append(ReportTable("heat_agency_violation", "热力图数据：机构 × 违规类别（每千通投诉）", "热力图_机构x违规", heat))
+    rr = [_rr_cells(t, r.sufficient, r.rr, r.rr_low, r.rr_high, r.complaints_with, r.calls_with, r.complaints_without,
+                    r.calls_without) for r in v.itertuples(index=False)]
+    tables.append(ReportTable("violations", t("violations"), t("violations.sheet"),
+                              pd.DataFrame({t("col.category"): v["label"], t("col.calls_with"): v["calls_with"],
+                                            t("col.complaints_with"): v["complaints_with"].astype(int),
+                                            t("col.rate_with"): v["rate_with"].round(2),
+                                            t("col.rate_without"): v["rate_without"].round(2),
+                                            t("col.rr"): [r[0] for r in rr], t("col.rr_low"): [r[1] for r in rr],
+                                            t("col.rr_high"): [r[2] for r in rr]}) if len(v) else pd.DataFrame(),
+                              empty=t("violations.empty")))
+
+    model = result.model
+    if model.method == "penalised-logit":
+        sd = next(iter(model.pooled_sd.values()), None)
+        method = t("method.penalised-logit", sd=f"{sd:.2f}") if sd is not None else t("method.penalised-logit-plain")
+    else:
+        method = t(f"method.{model.method}")
+    terms = model.terms
+    labels = dict(zip(result.violations["category"], result.violations["label"]))
+    enough = terms["complaints"] >= result.min_complaints if len(terms) else pd.Series(dtype=bool)
+
+    def reference(row) -> str:
+        if row.kind == "violation":
+            return t("ref.violation")
+        return t("ref.agent", agency=row.reference) if row.kind == "pooled" else row.reference
+
+    tables.append(ReportTable("model", t("model", n=model.n_calls, method=method), t("model.sheet"),
+                              pd.DataFrame({t("col.factor"): terms["factor"].map(t.level),
+                                            t("col.value"): [labels.get(level, level) if kind == "violation" else level
+                                                             for kind, level in zip(terms["kind"], terms["level"])],
+                                            t("col.reference"): [reference(r) for r in terms.itertuples(index=False)],
+                                            "OR": terms["odds_ratio"].round(3).where(enough, None),
+                                            t("col.rr_low"): terms["or_low"].round(3).where(enough, None),
+                                            t("col.rr_high"): terms["or_high"].round(3).where(enough, None),
+                                            t("col.p"): [f"{p:.2g}" if ok else t("insufficient")
+                                                         for p, ok in zip(terms["p_value"], enough)],
+                                            t("summary.calls"): terms["calls"],
+                                            t("summary.complaints"): terms["complaints"],
+                                            t("col.excess"): terms["excess"].round(1)}) if len(terms) else pd.DataFrame(),
+                              html_rows=40, empty=t("model.empty", reason=method)))
+    factors = model.factors[model.factors["excess"] > 0] if len(model.factors) else model.factors
+    tables.append(ReportTable("factor_shares", t("factor_shares"), t("factor_shares.sheet"),
+                              pd.DataFrame({t("col.factor"): factors["factor"].map(t.level),
+                                            t("col.excess"): factors["excess"].round(1),
+                                            t("col.share"): factors["share"].map(lambda s: f"{s:.1%}")})
+                              if len(factors) else pd.DataFrame(), empty=t("factor_shares.empty")))
+    for dimension in ("agency", "agent_id", "product", "delinquency_bucket"):
+        by = t.level(dimension)
+        frame = result.rates[dimension]
+        tables.append(ReportTable(f"rates_{dimension}", t("rates", by=by), t("rates.sheet", by=by).replace("/", "·"),
+                                  _rates(t, frame, by) if len(frame) else pd.DataFrame(),
+                                  html_rows=20 if dimension == "agent_id" else None, empty=t("rates.empty")))
+
+    heat = result.heatmap_agency_violation.round(2).reset_index().rename(columns={"agency": t.level("agency")})
+    tables.append(ReportTable("heat_agency_violation", t("heat_agency_violation"), t("heat_agency_violation.sheet"),
+                              heat if len(heat) else pd.DataFrame(), empty=t("heat.empty")))
     line_week = result.heatmap_line_week.round(2)
     line_week.columns = [f"{pd.Timestamp(c):%Y-%m-%d}" for c in line_week.columns]
-    tables.append(ReportTable("heat_line_week", "热力图数据：业务线 × 周（每千通投诉）", "热力图_业务线x周",
-                              line_week.reset_index().rename(columns={"value": "业务线"})))
-    warnings = pd.DataFrame([{"维度": DIMENSION_LABELS.get(w.dimension, w.dimension), "对象": w.value,
-                              "周": str(w.week_start), "通话": w.calls, "投诉": w.complaints,
-                              "每千通": round(w.rate_per_1000, 2), "中心线": round(w.centre_per_1000, 2),
-                              "控制上限": round(w.ucl_per_1000, 2)} for w in result.warnings],
-                            columns=["维度", "对象", "周", "通话", "投诉", "每千通", "中心线", "控制上限"])
-    tables.append(ReportTable("warnings", "预警（p-chart 3σ）", "预警", warnings))
-    hot = result.hotspots
-    tables.append(ReportTable("hotspots", "下周投诉热点预测（EWMA × 预计通话量，90% 泊松区间）", "热点预测",
-                              pd.DataFrame({"周": hot["week_start"].map(lambda w: f"{pd.Timestamp(w):%Y-%m-%d}")
-                                            if len(hot) else [],
-                                            "维度": hot["dimension"].map(lambda d: DIMENSION_LABELS.get(d, d)),
-                                            "对象": hot["value"], "预计投诉": hot["forecast"].round(1),
-                                            "区间下限": hot["low"], "区间上限": hot["high"],
-                                            "预计每千通": hot["rate_per_1000"].round(2)})))
-    if result.backtest is not None:
-        b = result.backtest
-        tables.append(ReportTable("backtest", f"预测回测（最近 {b.weeks} 周，{b.cells} 个单元）", "预测回测",
-                                  pd.DataFrame({"方法": ["EWMA", "朴素(上周值)"], "MAE(件/单元周)": [round(b.mae, 2),
-                                                round(b.naive_mae, 2)], "WAPE": [f"{b.wape:.1%}", f"{b.naive_wape:.1%}"],
-                                                "90%区间覆盖率": [f"{b.interval_coverage:.0%}", ""]})))
+    line_week = line_week.reset_index().rename(columns={"value": t.level("business_line")})
+    tables.append(ReportTable("heat_line_week", t("heat_line_week"), t("heat_line_week.sheet"),
+                              line_week if len(line_week) else pd.DataFrame(), empty=t("heat.empty")))
+
+    warnings = pd.DataFrame([{t("col.dimension"): t.level(w.dimension), t("col.cell"): w.value,
+                              t("col.week"): str(w.week_start), t("col.calls_n"): w.calls,
+                              t("col.complaints_n"): w.complaints, t("col.per_1000"): round(w.rate_per_1000, 2),
+                              t("col.centre"): round(w.centre_per_1000, 2), t("col.ucl"): round(w.ucl_per_1000, 2)}
+                             for w in result.warnings])
+    tables.append(ReportTable("warnings", t("warnings"), t("warnings.sheet"), warnings,
+                              empty=t("warnings.empty", weeks=result.baseline_weeks)))
+
+    hot, b = result.hotspots, result.backtest
+    method = t(f"forecast.{b.chosen}") if b is not None else t("forecast.naive")
+    tables.append(ReportTable("hotspots", t("hotspots", method=method), t("hotspots.sheet"),
+                              pd.DataFrame({t("col.week"): hot["week_start"].map(lambda w: f"{pd.Timestamp(w):%Y-%m-%d}"),
+                                            t("col.dimension"): hot["dimension"].map(t.level),
+                                            t("col.cell"): hot["value"], t("col.forecast"): hot["forecast"].round(1),
+                                            t("col.low"): hot["low"], t("col.high"): hot["high"],
+                                            t("col.rate_forecast"): hot["rate_per_1000"].round(2)})
+                              if len(hot) else pd.DataFrame(), empty=t("hotspots.empty", weeks=5)))
+    if b is not None:
+        scores = b.scores
+        tables.append(ReportTable("backtest", t("backtest", weeks=b.weeks, cells=b.cells), t("backtest.sheet"),
+                                  pd.DataFrame({t("col.method"): scores["method"].map(lambda m: t(f"forecast.{m}")),
+                                                t("col.mae"): scores["mae"].round(2),
+                                                t("col.wape"): scores["wape"].map(lambda w: f"{w:.1%}"),
+                                                t("col.coverage"): scores["coverage"].map(lambda c: f"{c:.0%}"),
+                                                t("col.chosen"): (scores["method"] == b.chosen).map(
+                                                    {True: "✓", False: ""})})))
     cc = result.cross_check
-    tables.append(ReportTable("cross_check", "投诉分类与质检发现交叉核对", "投诉分类核对",
-                              pd.DataFrame({"投诉类别": cc["complaint_category"], "投诉数": cc["complaints"],
-                                            "关联到通话": cc["linked"], "窗口内无通话": cc["no_call_in_window"],
-                                            "被质检发现印证": cc["confirmed_by_finding"],
-                                            "印证比例": cc["confirmed_share"]})))
+    tables.append(ReportTable("cross_check", t("cross_check"), t("cross_check.sheet"),
+                              pd.DataFrame({t("col.complaint_category"): cc["complaint_category"],
+                                            t("summary.complaints"): cc["complaints"], t("col.linked"): cc["linked"],
+                                            t("col.no_call"): cc["no_call_in_window"],
+                                            t("col.confirmed"): cc["confirmed_by_finding"],
+                                            t("col.confirmed_share"): cc["confirmed_share"]}) if len(cc) else pd.DataFrame(),
+                              empty=t("cross_check.empty")))
     r = result.rectification
-    if len(r):
-        rect = pd.DataFrame({"编号": r["id"], "来源": r["source"], "责任机构": r["agency"], "问题": r["title"],
-                             "负责人": r["owner"], "整改期限": r["due_date"].astype(str), "状态": r["status"],
-                             "问责措施": r["accountability_action"].fillna(""),
-                             "整改前每千通": r["effect_rate_before"].round(2),
-                             "整改后每千通": r["effect_rate_after"].round(2)})
-    else:
-        rect = pd.DataFrame(columns=["编号", "来源", "责任机构", "问题", "负责人", "整改期限", "状态", "问责措施",
-                                     "整改前每千通", "整改后每千通"])
-    tables.append(ReportTable("rectification", "整改闭环（问题-督导-整改-问责-效果）", "整改闭环", rect))
+    rect = pd.DataFrame({t("col.id"): r["id"], t("col.source"): r["source"], t("col.agency"): r["agency"],
+                         t("col.title"): r["title"], t("col.owner"): r["owner"], t("col.due"): r["due_date"].astype(str),
+                         t("col.status"): r["status"], t("col.action"): r["accountability_action"].fillna(""),
+                         t("col.before"): r["effect_rate_before"].round(2),
+                         t("col.after"): r["effect_rate_after"].round(2)}) if len(r) else pd.DataFrame()
+    tables.append(ReportTable("rectification", t("rectification"), t("rectification.sheet"), rect,
+                              empty=t("rectification.empty")))
     return tables

@@ -1,4 +1,5 @@
-"""Acoustic rules: long silence, overtalk, speech rate, loudness / agitation.
+"""Acoustic rules: long silence, overtalk, speech rate, loudness, agitation (raised voice against the speaker's
+own baseline and the population).
 
 They read `AcousticFeatures` (asr/features.py). Silence, overtalk and speech rate fall back to the transcript's
 timing when no features are given (plain-text or JSON transcripts scored from the CLI); loudness needs audio
@@ -13,6 +14,13 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from qc.domain import Finding, Span
+from qc.models.acoustic import (
+    AGITATION_RISE_SPREADS,
+    AGITATION_WINDOW_PIECES,
+    DEFAULT_POPULATION,
+    PopulationReference,
+    raised_stretches,
+)
 from qc.rules.matching import CallContext
 from qc.rules.registry import Rule, RuleConfig, rule_type
 
@@ -159,6 +167,49 @@ class SpeechRateRule(Rule):
         limit = f"max {config.max_rate:g}" if too_fast else f"min {config.min_rate:g}"
         return [self.finding(context, text=f"{config.scope} speech rate {rate:.1f} syllables/s ({limit})",
                              speaker=config.scope)]
+
+
+class AgitationConfig(RuleConfig):
+    type: Literal["agitation"]
+    scope: Literal["agent", "customer"] = "agent"
+    window_seconds: int = Field(AGITATION_WINDOW_PIECES, ge=2, le=30)  # ≈1 s pieces of speech per judged window
+    min_rise_spreads: float = Field(AGITATION_RISE_SPREADS, gt=0)  # mean level over own median, in population spreads
+    min_pitch_rise_spreads: float | None = Field(None, gt=0)  # also require the pitch to rise (None: level only)
+    population_level_spread_db: float = Field(DEFAULT_POPULATION.level_spread_db, gt=0)
+    population_pitch_spread_semitones: float = Field(DEFAULT_POPULATION.pitch_spread_semitones, gt=0)
+
+
+@rule_type
+class AgitationRule(Rule):
+    """Raised voice: a stretch of the speaker's speech whose level is well above THEIR OWN median in this call,
+    "well above" measured in the population's spread (how far calm speakers' per-second level wanders).
+    A loud microphone or a loud speaker is not agitation; a speaker who suddenly gets louder is. Needs the
+    per-second levels of asr.features (silent without them)."""
+
+    type_name = "agitation"
+    config_model = AgitationConfig
+    config: AgitationConfig
+
+    def evaluate(self, context: CallContext) -> list[Finding]:
+        config = self.config
+        channel = context.features.channel(config.scope) if context.features is not None else None
+        if channel is None:
+            return []
+        population = PopulationReference(config.population_level_spread_db, config.population_pitch_spread_semitones)
+        stretches, _ = raised_stretches(channel, population, config.window_seconds, config.min_rise_spreads,
+                                        config.min_pitch_rise_spreads)
+        findings = []
+        for stretch in stretches:
+            span = Span(stretch.start, stretch.end)
+            segments = [i for i in _segments_overlapping(context, span) if context.segments[i].speaker == config.scope]
+            pitch = (f", pitch {stretch.pitch_rise_semitones:+.1f} semitones"
+                     if stretch.pitch_rise_semitones is not None else "")
+            findings.append(self.finding(
+                context, segments, f"raised voice {span.duration:.1f} s: level +{stretch.level_rise_db:.1f} dB over "
+                                   f"the {config.scope}'s own median{pitch}",
+                start=stretch.start, end=stretch.end, speaker=config.scope, score=round(stretch.level_rise_db, 2),
+            ))
+        return findings
 
 
 class LoudnessConfig(RuleConfig):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qc.domain import Call, CallAttempt, Finding
+from qc.pii import mask_field  # the account / phone key is shown to users: all but its last 4 hidden
 from qc.rules.matching import CallContext
 from qc.rules.registry import Rule, RuleConfig, rule_type
 
@@ -40,13 +41,6 @@ def to_local(moment: datetime, zone: tzinfo) -> datetime:
     if moment.tzinfo is None:  # naive history rows are taken to be in the callee's zone already
         return moment.replace(tzinfo=zone)
     return moment.astimezone(zone)
-
-
-def mask_identifier(value: str) -> str:
-    """Show only the last 4 characters of an account or phone number (PII is masked for users)."""
-    if "*" in value or len(value) <= 4:
-        return value
-    return "*" * (len(value) - 4) + value[-4:]
 
 
 class ClockRange(BaseModel):
@@ -207,7 +201,7 @@ class FrequencyRule(Rule):
             return []
         return [self.finding(
             context,
-            text=f"{len(counted)} {config.count} for {config.per} {mask_identifier(key)} in {window_text} "
+            text=f"{len(counted)} {config.count} for {config.per} {mask_field(key)} in {window_text} "
                  f"(max {config.max})",
             description=config.description or "too many calls within the window",
         )]
@@ -249,6 +243,6 @@ class AfterConversationRule(Rule):
         return [self.finding(
             context,
             text=f"call {now:%Y-%m-%d %H:%M} within {config.days} days after a conversation on "
-                 f"{earlier[-1]:%Y-%m-%d %H:%M} about {config.per} {mask_identifier(key)}",
+                 f"{earlier[-1]:%Y-%m-%d %H:%M} about {config.per} {mask_field(key)}",
             description=config.description or "call too soon after a conversation",
         )]

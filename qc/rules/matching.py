@@ -10,13 +10,15 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import ahocorasick
+import numpy as np
 
-from asr.textnorm import CLAUSE_BREAK, NormalizedText, normalize, normalize_for_matching, normalize_lines
+from qc.textnorm import CLAUSE_BREAK, NormalizedText, normalize, normalize_for_matching, normalize_lines
 from qc.domain import AcousticFeatures, Call, CallAttempt, Finding, Segment, Transcript
 from qc.rules.registry import RuleCheckError
+from qc.rules.sounds import sound_text
 
 if TYPE_CHECKING:
     from qc.rules.registry import Rule
@@ -103,6 +105,7 @@ class PackCompiler:
     index: PhraseIndex = field(default_factory=PhraseIndex)
     synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
     negation_window: int = 4
+    lexicons: Mapping[str, Sequence[str]] = field(default_factory=dict)  # named phrase lists, used as "@name"
 
     def normalise(self, phrase: str, field_name: str) -> str:
         normalised = normalize_for_matching(phrase, self.language).strip()
@@ -122,12 +125,31 @@ class PackCompiler:
                 break
         return list(dict.fromkeys(variants))
 
-    def add_phrase_group(self, phrases: Sequence[str], field_name: str) -> int:
-        """Register a group of equivalent phrases (with synonyms); returns the group's slot."""
-        slot = self.index.new_slot()
+    def expand(self, phrases: Sequence[str], field_name: str) -> list[str]:
+        """The phrases with every "@lexicon" reference replaced by that lexicon's entries."""
+        expanded: list[str] = []
         for phrase in phrases:
-            for variant in self.variants(phrase):
-                self.index.add(self.normalise(variant, field_name), slot)
+            if phrase.startswith("@"):
+                name = phrase[1:]
+                if name not in self.lexicons:
+                    known = ", ".join(f"@{n}" for n in self.lexicons) or "none"
+                    raise RuleCheckError(field_name, f"unknown lexicon {phrase!r} (pack lexicons: {known})")
+                expanded.extend(self.lexicons[name])
+            else:
+                expanded.append(phrase)
+        return expanded
+
+    def normalised_variants(self, phrases: Sequence[str], field_name: str) -> list[str]:
+        """Every phrase of a group (lexicons expanded, synonyms substituted), normalised."""
+        return list(dict.fromkeys(
+            self.normalise(variant, field_name)
+            for phrase in self.expand(phrases, field_name) for variant in self.variants(phrase)))
+
+    def add_phrase_group(self, phrases: Sequence[str], field_name: str) -> int:
+        """Register a group of equivalent phrases (with synonyms and lexicons); returns the group's slot."""
+        slot = self.index.new_slot()
+        for normalised in self.normalised_variants(phrases, field_name):
+            self.index.add(normalised, slot)
         return slot
 
 
@@ -169,6 +191,8 @@ class CallContext:
         self._results: dict[str, list[Finding]] = {}
         self._offset_maps: dict[int, NormalizedText] = {}
         self._joined: tuple[str, list[int]] | None = None
+        self._sound_lines: dict[int, str] = {}
+        self._embeddings: dict[int, np.ndarray] = {}
 
     # ---- text -----------------------------------------------------------------------------------
     def in_scope(self, segment_index: int, scope: str) -> bool:
@@ -186,6 +210,21 @@ class CallContext:
                     continue
                 return True
         return False
+
+    def sound_line(self, segment_index: int) -> str:
+        """The segment's normalised text as sound codes (qc.rules.sounds), computed on first use."""
+        line = self._sound_lines.get(segment_index)
+        if line is None:
+            line = self._sound_lines[segment_index] = sound_text(self.lines[segment_index])
+        return line
+
+    def embeddings(self, indices: Sequence[int], embed: "Callable[[list[str]], np.ndarray]") -> "np.ndarray":
+        """Sentence vectors of the given segments, each computed once per call (shared by semantic rules)."""
+        missing = [i for i in indices if i not in self._embeddings]
+        if missing:
+            for i, vector in zip(missing, embed([self.segments[i].text for i in missing])):
+                self._embeddings[i] = vector
+        return np.vstack([self._embeddings[i] for i in indices])
 
     def original_text(self, segment_index: int, start: int, end: int) -> str:
         """The original (as recognised) text behind a normalised span: the evidence a clerk reads."""

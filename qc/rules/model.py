@@ -1,4 +1,10 @@
-"""The hook for the trained models: a segment whose model probability for a label reaches a threshold."""
+"""The hook for the trained models: an agent segment whose model score for a label reaches a threshold.
+
+Model scores come from qc.models.scorer (each agent turn judged with its context: the callee relation and the
+customer's turn before it). A model finding's evidence is the whole segment (span and text, PII masked). When a
+phrase rule of the same category fired on the same segment, the pack merges the two into one finding with
+source "both" (qc.rules.pack), keeping the rule's exact evidence and the model's score.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from qc.domain import Finding
+from qc.pii import mask_pii
 from qc.rules.matching import CallContext
 from qc.rules.registry import Rule, RuleConfig, rule_type
 
@@ -35,7 +42,7 @@ class ModelScoreRule(Rule):
             if probability is None or probability < self.config.threshold or not context.in_scope(index, self.config.scope):
                 continue
             findings.append(self.finding(
-                context, [index], segment.text, score=float(probability), source="model",
+                context, [index], mask_pii(segment.text), score=float(probability), source="model",
                 description=self.config.description or f"model: {self.config.label} p={probability:.2f}",
             ))
         return findings

@@ -8,6 +8,7 @@ A pack file:
     sources: {CBA: "中国银行业协会 ..."}          # the regulations the rules cite
     negation: {cues: [不会, 没有], window: 4}      # cue within `window` chars before a hit (same clause) negates it
     synonyms: {单位: [公司]}                       # substituted into every phrase of the pack
+    lexicons: {agency_names: [联众催收]}            # named phrase lists; a rule's phrases use them as "@agency_names"
     scorecard: {weights: {minor: 5, major: 20, critical: 40}, flag_threshold: 80, fatal_score: 0}
     rules: [ {id, type, category, severity, scope, source, ...type fields} ]
 
@@ -18,7 +19,7 @@ problem of the file at once. The pack version is a hash of the file's bytes, rec
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, Sequence, Union
@@ -26,12 +27,11 @@ from typing import Annotated, Any, Literal, Mapping, Sequence, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from qc.configs import CONFIG_DIR
 from qc.domain import CALLEE_RELATIONS, AcousticFeatures, Call, CallAttempt, Finding, Severity, Transcript
-from qc.rules import acoustic, calls, logic, model, text  # noqa: F401  (registers the rule types)
+from qc.rules import acoustic, calls, logic, model, semantic, text  # noqa: F401  (registers the rule types)
 from qc.rules.matching import CallContext, PackCompiler, PhraseIndex
 from qc.rules.registry import Rule, RuleCheckError, RuleRegistry, default_registry
-
-from callqc.settings import CONFIG_DIR
 
 PACKS_DIR = CONFIG_DIR / "rules"
 DEFAULT_WEIGHTS: dict[str, float] = {"info": 0.0, "minor": 5.0, "major": 25.0, "critical": 40.0}
@@ -84,6 +84,7 @@ class PackHeader(BaseModel):
     sources: dict[str, str] = {}
     negation: NegationSettings = NegationSettings()
     synonyms: dict[str, list[str]] = {}
+    lexicons: dict[str, list[str]] = {}
     scorecard: Scorecard = Scorecard()
     rules: list[Any] = Field(min_length=1)
 
@@ -137,8 +138,34 @@ class RulePack:
             for rule in self.reported_rules
             for finding in context.findings_of(rule.id)
         ]
+        findings = merge_rule_and_model(findings)
         findings.sort(key=lambda f: (f.start is None, f.start or 0.0, f.rule_id))
         return findings
+
+
+def merge_rule_and_model(findings: list[Finding]) -> list[Finding]:
+    """A model finding on a segment where a rule of the same category also fired is the same violation: the
+    rule's finding (exact evidence span, its severity) is kept with source "both" and the model's score; the
+    model finding is dropped, so the call is not charged twice. Model findings alone stay source "model"."""
+    by_segment: dict[tuple[str, int], int] = {}
+    for position, finding in enumerate(findings):
+        if finding.source == "rule":
+            for segment_id in finding.segment_ids:
+                by_segment.setdefault((finding.category, segment_id), position)
+    merged = list(findings)
+    dropped: set[int] = set()
+    for position, finding in enumerate(findings):
+        if finding.source != "model":
+            continue
+        partner = next((by_segment[(finding.category, s)] for s in finding.segment_ids
+                        if (finding.category, s) in by_segment), None)
+        if partner is None:
+            continue
+        previous = merged[partner].score if merged[partner].source == "both" else None
+        score = max(s for s in (previous, finding.score) if s is not None) if finding.score is not None else previous
+        merged[partner] = replace(merged[partner], source="both", score=score)
+        dropped.add(position)
+    return [finding for position, finding in enumerate(merged) if position not in dropped]
 
 
 def resolve_pack_path(name_or_path: str | Path) -> Path:
@@ -153,11 +180,15 @@ def available_packs() -> list[str]:
     return sorted(p.stem for p in PACKS_DIR.glob("*.yaml"))
 
 
-_cache: dict[tuple[str, int, int], RulePack] = {}
+_cache: dict[tuple[Any, ...], RulePack] = {}
 
 
-def load_pack(name_or_path: str | Path, registry: RuleRegistry = default_registry) -> RulePack:
-    """Load, validate and compile a pack (cached per file path, size and modification time)."""
+def load_pack(name_or_path: str | Path, registry: RuleRegistry = default_registry,
+              lexicons: Mapping[str, Sequence[str]] | None = None) -> RulePack:
+    """Load, validate and compile a pack (cached per file path, size, modification time and lexicons).
+
+    `lexicons` extends the pack's own named phrase lists, e.g. {"agency_names": [...]} with the agencies of the
+    settings file, so a deployment's agency names are recognised by the self-identification rule."""
     path = resolve_pack_path(name_or_path)
     try:
         stat = path.stat()
@@ -165,17 +196,19 @@ def load_pack(name_or_path: str | Path, registry: RuleRegistry = default_registr
     except OSError as exc:
         known = ", ".join(available_packs()) or "none"
         raise RulePackError(path, [(None, None, f"cannot read rule pack ({exc.strerror or exc}); shipped packs: {known}")]) from None
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    extra = tuple(sorted((name, tuple(values)) for name, values in (lexicons or {}).items()))
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, extra)
     if registry is default_registry and key in _cache:
         return _cache[key]
-    pack = parse_pack(raw, path, registry)
+    pack = parse_pack(raw, path, registry, lexicons)
     if registry is default_registry:
         _cache[key] = pack
     return pack
 
 
-def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry) -> RulePack:
-    """Validate and compile pack bytes; `path` is used in messages."""
+def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry,
+               lexicons: Mapping[str, Sequence[str]] | None = None) -> RulePack:
+    """Validate and compile pack bytes; `path` is used in messages. `lexicons` extends the pack's lexicons."""
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -191,7 +224,15 @@ def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry
 
     problems: list[tuple[str | None, str | None, str]] = []
     configs = _validate_rules(header.rules, registry, problems)
-    compiler = PackCompiler(language=header.language, synonyms=header.synonyms, negation_window=header.negation.window)
+    # lexicons from settings extend the lists the pack declares (a pack that declares none ignores them)
+    merged = {name: list(values) for name, values in header.lexicons.items()}
+    added: dict[str, list[str]] = {}
+    for name, values in (lexicons or {}).items():
+        if name in merged:
+            added[name] = [v for v in dict.fromkeys(values) if v.strip() and v not in merged[name]]
+            merged[name] += added[name]
+    compiler = PackCompiler(language=header.language, synonyms=header.synonyms, negation_window=header.negation.window,
+                            lexicons=merged)
     negation_slot = breaker_slot = None
     try:
         if header.negation.cues:
@@ -219,7 +260,7 @@ def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry
         raise RulePackError(path, problems)
     return RulePack(
         name=header.pack,
-        version=hashlib.sha256(raw).hexdigest()[:12],
+        version=_version(raw, added),
         language=header.language,
         rules=tuple(rules),
         scorecard=header.scorecard,
@@ -231,6 +272,25 @@ def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry
         breaker_slot=breaker_slot,
         negation_window=header.negation.window,
     )
+
+
+def _version(raw: bytes, lexicons: Mapping[str, Sequence[str]] | None) -> str:
+    """The file's hash; lexicons given at load time (from settings) are part of what the pack does."""
+    digest = hashlib.sha256(raw)
+    for name, values in sorted((lexicons or {}).items()):
+        if values:
+            digest.update(("\x1e" + name + "\x1f" + "\x1f".join(values)).encode("utf-8"))
+    return digest.hexdigest()[:12]
+
+
+def settings_lexicons(settings, pack: str | Path) -> dict[str, list[str]]:
+    """Lexicons a deployment's settings add to a pack: the display names of the agencies scored with it
+    (`agencies.*.name` whose rule pack is this one), used by the self-identification rules as "@agency_names".
+    `settings` is a callqc Settings object (duck-typed: qc does not import the app)."""
+    wanted = resolve_pack_path(pack).resolve()
+    names = [agency.name for code, agency in getattr(settings, "agencies", {}).items()
+             if agency.name and resolve_pack_path(settings.rule_pack_for(code)).resolve() == wanted]
+    return {"agency_names": names} if names else {}
 
 
 def _indexes_by_relation(index: PhraseIndex, rules: Sequence[Rule]) -> dict[str, PhraseIndex]:

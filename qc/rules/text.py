@@ -1,6 +1,6 @@
 """Transcript rules: phrase sets, regexes with exclusions, proximity, required phrase early in a speaker's talk.
 
-All of them match the NORMALISED text (asr.textnorm: Simplified, Arabic digits, lower case, punctuation → "|",
+All of them match the NORMALISED text (qc.textnorm: Simplified, Arabic digits, lower case, punctuation → "|",
 no spaces in Chinese) and report evidence in the original text. Phrase rules are negation-aware by default:
 a hit preceded (within the pack's negation window, in the same clause) by a negation cue such as 不会 / won't
 is not a finding — 「我们不会起诉您」 is not a threat to sue.
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Literal, Union
+from typing import Iterable, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
 from qc.domain import Finding
+from qc.pii import mask_pii
 from qc.rules.matching import CallContext, Hit, PackCompiler
 from qc.rules.registry import Rule, RuleConfig, rule_type
+from qc.rules.sounds import sound_hits, sound_pattern
 
 PhraseGroup = Union[str, list[str]]  # one phrase, or a list of synonyms that count as the same term
 
@@ -34,19 +36,46 @@ def _compile_regex(pattern: str) -> str:
 
 
 class _TextMatcher:
-    """Phrase groups and exclusions of one rule, compiled into the pack's index."""
+    """Phrase groups and exclusions of one rule, compiled into the pack's index; with `sound_alike`, each group
+    also gets a near-sound pattern (qc.rules.sounds) so that ASR homophones of its phrases match too."""
 
-    def __init__(self, compiler: PackCompiler, phrases: list[PhraseGroup], exclude: list[str], field_name: str):
-        self.group_slots = [compiler.add_phrase_group(group, field_name) for group in _groups(phrases)]
+    def __init__(self, compiler: PackCompiler, phrases: list[PhraseGroup], exclude: list[str], field_name: str,
+                 sound_alike: bool = False):
+        groups = _groups(phrases)
+        self.group_slots = [compiler.add_phrase_group(group, field_name) for group in groups]
         self.exclude_slot = compiler.add_phrase_group(exclude, "exclude") if exclude else None
+        self.sound_patterns: list[re.Pattern[str] | None] = [
+            sound_pattern(compiler.normalised_variants(group, field_name)) if sound_alike else None
+            for group in groups
+        ]
+        self.sound_alike = sound_alike and any(p is not None for p in self.sound_patterns)
 
-    def hits(self, context: CallContext, scope: str, negation: bool) -> list[list[Hit]]:
-        """Per group: the hits in scope that are neither negated nor inside an excluded phrase."""
+    def _raw_hits(self, context: CallContext, group: int, segments: Iterable[int] | None, sound: bool) -> list[Hit]:
+        """Exact hits of a group, plus (with `sound`) its near-sound hits in the given segments (all when None)."""
+        exact = context.hits.get(self.group_slots[group], [])
+        pattern = self.sound_patterns[group] if sound else None
+        if pattern is None:
+            return list(exact)
+        found = set(exact)
+        for segment in range(len(context.segments)) if segments is None else segments:
+            for start, end in sound_hits(pattern, context.sound_line(segment)):
+                if not any(s == segment and a < end and start < b for s, a, b in found):
+                    found.add((segment, start, end))
+        return sorted(found)
+
+    def hits(self, context: CallContext, scope: str, negation: bool,
+             segments: Iterable[int] | None = None, sound: bool = True) -> list[list[Hit]]:
+        """Per group: the hits in scope that are neither negated nor inside an excluded phrase. Near-sound hits
+        (rules with sound_alike; `sound=False` skips them) are looked for in `segments` only (all segments in
+        scope when None)."""
         exclusions = context.hits.get(self.exclude_slot, ()) if self.exclude_slot is not None else ()
+        sound = sound and self.sound_alike
+        if sound and segments is None:
+            segments = [i for i in range(len(context.segments)) if context.in_scope(i, scope)]
         result: list[list[Hit]] = []
-        for slot in self.group_slots:
+        for group in range(len(self.group_slots)):
             kept = []
-            for hit in context.hits.get(slot, ()):
+            for hit in self._raw_hits(context, group, segments, sound):
                 segment, start, end = hit
                 if not context.in_scope(segment, scope):
                     continue
@@ -59,7 +88,7 @@ class _TextMatcher:
         return result
 
     def has_any_raw_hit(self, context: CallContext) -> bool:
-        return any(slot in context.hits for slot in self.group_slots)
+        return self.sound_alike or any(slot in context.hits for slot in self.group_slots)
 
 
 def _evidence(context: CallContext, hits: list[Hit]) -> str:
@@ -71,15 +100,7 @@ def _evidence(context: CallContext, hits: list[Hit]) -> str:
         else:
             merged.append([segment, start, end])
     texts = [context.original_text(segment, start, end) for segment, start, end in merged]
-    return mask_long_numbers(" … ".join(dict.fromkeys(texts)))
-
-
-_LONG_NUMBER = re.compile(r"[0-9零〇一二两三四五六七八九xX]{8,}")
-
-
-def mask_long_numbers(text: str) -> str:
-    """ID, card and phone numbers in evidence keep only their last 4 digits (PII is masked for users)."""
-    return _LONG_NUMBER.sub(lambda m: "*" * (len(m.group()) - 4) + m.group()[-4:], text)
+    return mask_pii(" … ".join(dict.fromkeys(texts)))  # evidence is shown to users: numbers masked
 
 
 def _findings_by_segment(rule: Rule, context: CallContext, hits: list[Hit]) -> list[Finding]:
@@ -98,6 +119,7 @@ class PhrasesConfig(RuleConfig):
     within: Literal["segment", "call"] = "segment"  # where all / n_of terms must co-occur
     exclude: list[str] = []  # near-miss phrases: a hit inside one of them does not count
     negation: bool = True
+    sound_alike: bool = False  # also match ASR homophones of the phrases (qc.rules.sounds)
 
     @model_validator(mode="after")
     def _n_matches_mode(self) -> "PhrasesConfig":
@@ -121,7 +143,7 @@ class PhrasesRule(Rule):
 
     def __init__(self, config: PhrasesConfig, compiler: PackCompiler):
         super().__init__(config, compiler)
-        self.matcher = _TextMatcher(compiler, config.phrases, config.exclude, "phrases")
+        self.matcher = _TextMatcher(compiler, config.phrases, config.exclude, "phrases", config.sound_alike)
         self.needed = {"any": 1, "all": len(config.phrases), "n_of": config.n or 1, "none": 1}[config.mode]
 
     def evaluate(self, context: CallContext) -> list[Finding]:
@@ -275,6 +297,7 @@ class RequiredPhraseConfig(RuleConfig):
     mode: Literal["any", "all"] = "any"
     within_seconds: float = Field(gt=0)  # of the speaker's own talk time, counted from their first word
     negation: bool = False
+    sound_alike: bool = False  # phrases also match ASR homophones (工号 ~ 公号); patterns match the text only
 
     @field_validator("patterns")
     @classmethod
@@ -298,7 +321,8 @@ class RequiredPhraseRule(Rule):
 
     def __init__(self, config: RequiredPhraseConfig, compiler: PackCompiler):
         super().__init__(config, compiler)
-        self.matcher = _TextMatcher(compiler, config.phrases, [], "phrases") if config.phrases else None
+        self.matcher = (_TextMatcher(compiler, config.phrases, [], "phrases", config.sound_alike)
+                        if config.phrases else None)
         self.patterns = [re.compile(p) for p in config.patterns]
 
     def evaluate(self, context: CallContext) -> list[Finding]:
@@ -316,20 +340,27 @@ class RequiredPhraseRule(Rule):
             seconds_in = context.time_at(segment, position) - context.segments[segment].start
             return talk_before[segment] + seconds_in <= config.within_seconds
 
-        satisfied: list[bool] = []
-        if self.matcher is not None:
-            for group in self.matcher.hits(context, config.scope, config.negation):
-                satisfied.append(any(early(s, start) for s, start, _ in group if s in talk_before))
-        for pattern in self.patterns:
-            satisfied.append(any(
-                early(index, match.start())
-                for index in talk_before
-                if talk_before[index] <= config.within_seconds
-                for match in pattern.finditer(context.lines[index])
-            ))
-        if (any if config.mode == "any" else all)(satisfied):
-            return []
         window = [i for i in talk_before if talk_before[i] <= config.within_seconds]
+        combine = any if config.mode == "any" else all
+
+        def phrases_said(sound: bool) -> list[bool]:
+            if self.matcher is None:
+                return []
+            groups = self.matcher.hits(context, config.scope, config.negation, segments=window, sound=sound)
+            return [any(early(s, start) for s, start, _ in group if s in talk_before) for group in groups]
+
+        said = phrases_said(sound=False)  # the automaton's exact hits: free
+        if config.mode == "any" and any(said):
+            return []
+        said += [any(early(index, match.start()) for index in window for match in pattern.finditer(context.lines[index]))
+                 for pattern in self.patterns]
+        if combine(said):
+            return []
+        if self.matcher is not None and self.matcher.sound_alike:
+            # only now the near-sound search (pinyin of the window's segments): 公号 for 工号, 连众催生 for 联众催收
+            said = phrases_said(sound=True) + said[len(self.matcher.group_slots):]
+            if combine(said):
+                return []
         return [self.finding(
             context, window, "",
             description=config.description or f"required phrase not said within {config.within_seconds:g} s",

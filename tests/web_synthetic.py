@@ -1,4 +1,4 @@
-"""Synthetic flagged calls in bulk, for the load benchmark (bench/web_bench.py), queue tests and demos.
+"""Synthetic flagged calls in bulk, for the load benchmark (bench/web_bench.py) and the review-app tests.
 
 Rows are written with bulk inserts and explicit ids (10k calls with transcripts in a few seconds). Everything
 is made up: numbers in the transcripts are random and exist only to exercise masking.
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
+from callqc.db.models import SEVERITY_RANK, CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
 from callqc.settings import Settings
 from callqc.web.queries import SEVERITIES
 
@@ -39,6 +39,11 @@ def _next_id(session: Session, model) -> int:
     return (session.scalar(select(func.max(model.id))) or 0) + 1
 
 
+def _utc_offset_min(settings: Settings, agency: str) -> int:
+    """The callee's UTC offset: US Eastern (standard time) for an English-language agency, else China's."""
+    return -300 if settings.language_for(agency) == "en" else 480
+
+
 def add_synthetic_calls(session: Session, settings: Settings, count: int, *, seed: int = 7,
                         segments_per_call: int = 12, start: datetime | None = None,
                         bucket: str = "recordings") -> SyntheticCalls:
@@ -62,7 +67,8 @@ def add_synthetic_calls(session: Session, settings: Settings, count: int, *, see
                                etag=f"syn{rec_id}", call_id=call_id, agency=agency,
                                agent_id=f"{code[:2].upper()}-{rng.randrange(100, 140)}",
                                callee_number=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
-                               started_at=started, duration_s=duration, status="scored", channel_map={},
+                               started_at=started, started_at_offset_min=_utc_offset_min(settings, code),
+                               duration_s=duration, status="scored", channel_map={},
                                raw_metadata={}))
         transcripts.append(dict(id=tr_id, recording_id=rec_id, backend="synthetic", model="none", language="zh",
                                 duration_s=duration, features={}))
@@ -88,9 +94,10 @@ def add_synthetic_calls(session: Session, settings: Settings, count: int, *, see
         open_left = any(f["status"] == "open" for f in call_findings)
         decided = any(f["status"] != "open" for f in call_findings)
         score = rng.uniform(10, 79)
-        scores.append(dict(id=score_id, recording_id=rec_id, transcript_id=tr_id, pack="cn_collection",
+        scores.append(dict(id=score_id, recording_id=rec_id, transcript_id=tr_id, pack=settings.rule_pack_for(code),
                            pack_version="synthetic", score=score, flagged=True,
                            fatal=any(f["severity"] == "critical" for f in call_findings),
+                           severity_rank=max(SEVERITY_RANK[f["severity"]] for f in call_findings),
                            review_priority=round(rng.random(), 3), customer_emotion=rng.choice(EMOTIONS),
                            review_status="done" if not open_left else ("in_review" if decided else "pending")))
     for model, rows in ((Recording, recordings), (TranscriptRow, transcripts), (SegmentRow, segments),

@@ -12,13 +12,14 @@ Scope and action date are read from source_ref:
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 from sqlalchemy import func, select
 
 from callqc.db.models import ComplaintRow, FindingRow, Recording, RectificationItem
 from qc.attribution.config import AttributionConfig
+from qc.attribution.days import QUERY_MARGIN, call_day, day_start_utc
 
 STATUSES = ("open", "in_progress", "done", "closed")
 SOURCES = ("warning", "finding", "manual")
@@ -67,25 +68,27 @@ def _top_agency(result, warning) -> str | None:
 
 
 def open_items_for_fatal_findings(session, day_from: date, day_to: date, config: AttributionConfig,
-                                  tz: str = "Asia/Shanghai") -> list[RectificationItem]:
+                                  tz: str) -> list[RectificationItem]:
     """One item per confirmed critical finding on a call in the period."""
     lo, hi = _utc(day_from, tz), _utc(day_to + timedelta(days=1), tz)
     rows = session.execute(
-        select(FindingRow.id, FindingRow.category, Recording.agency, Recording.call_id, Recording.started_at)
+        select(FindingRow.id, FindingRow.category, Recording.agency, Recording.call_id, Recording.started_at,
+               Recording.started_at_offset_min)
         .join(Recording, Recording.id == FindingRow.recording_id)
         .where(FindingRow.status == "confirmed", FindingRow.severity == "critical",
-               Recording.started_at >= lo, Recording.started_at < hi)).all()
-    refs = {row.id: f"finding:{row.id}@{_local_date(row.started_at, tz)}" for row in rows}
+               Recording.started_at >= lo - QUERY_MARGIN, Recording.started_at < hi + QUERY_MARGIN)).all()
+    rows = [row for row in rows if day_from <= call_day(row.started_at, row.started_at_offset_min, tz) <= day_to]
+    refs = {row.id: f"finding:{row.id}@{call_day(row.started_at, row.started_at_offset_min, tz)}" for row in rows}
     existing = _existing_refs(session, list(refs.values()))
     created = []
     for row in rows:
         if refs[row.id] in existing:
             continue
-        call_day = _local_date(row.started_at, tz)
+        day = call_day(row.started_at, row.started_at_offset_min, tz)
         item = RectificationItem(
             source="finding", source_ref=refs[row.id], agency=row.agency or "(未知)",
             title=f"致命违规确认: {config.finding_label(row.category)} (通话 {row.call_id})",
-            owner=row.agency, due_date=call_day + timedelta(days=config.closed_loop.due_days), status="open")
+            owner=row.agency, due_date=day + timedelta(days=config.closed_loop.due_days), status="open")
         session.add(item)
         created.append(item)
     session.flush()
@@ -147,17 +150,11 @@ def _scope(item: RectificationItem) -> tuple[str, str]:
 
 
 def _utc(day: date, tz: str) -> datetime:
-    return pd.Timestamp(datetime.combine(day, time())).tz_localize(tz).tz_convert("UTC").to_pydatetime()
-
-
-def _local_date(value: datetime, tz: str) -> date:
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-    return stamp.tz_convert(tz).date()
+    return day_start_utc(day, tz)
 
 
 def complaint_rate(session, dimension: str, value: str, day_from: date, day_to_exclusive: date,
-                   config: AttributionConfig, tz: str = "Asia/Shanghai") -> float | None:
+                   config: AttributionConfig, tz: str) -> float | None:
     """Complaints per 1,000 calls of a scope in [day_from, day_to_exclusive); None without calls."""
     lo, hi = _utc(day_from, tz), _utc(day_to_exclusive, tz)
     calls = select(func.count(Recording.id)).where(Recording.started_at >= lo, Recording.started_at < hi,
@@ -175,7 +172,7 @@ def complaint_rate(session, dimension: str, value: str, day_from: date, day_to_e
     return 1000.0 * session.execute(complaints).scalar_one() / n_calls
 
 
-def measure_effects(session, config: AttributionConfig, tz: str = "Asia/Shanghai", today: date | None = None) -> int:
+def measure_effects(session, config: AttributionConfig, tz: str, today: date | None = None) -> int:
     """Complaint rate before vs after each item's action date; items whose after-window has not begun wait."""
     today = today or date.today()
     window = timedelta(days=config.closed_loop.effect_window_days)

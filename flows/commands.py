@@ -1,4 +1,6 @@
-"""CLI of the orchestration area: `callqc nightly`, `callqc deploy`, `callqc worker`, `callqc demo`.
+"""CLI of the orchestration layer: `callqc nightly`, `callqc deploy`, `callqc worker`, `callqc demo`.
+
+Registered on the `callqc` app through the `callqc.commands` entry point (pyproject.toml).
 
 Without PREFECT_API_URL, flows run against Prefect's temporary local server (SQLite under the work dir's
 prefect-home), which starts with the run and stops with it. With PREFECT_API_URL they use that server.
@@ -13,6 +15,8 @@ from typing import Iterator
 
 import typer
 
+from callqc.commands import parse_day
+
 RUNNER_HELP = "dask: a Dask LocalCluster (or prefect.dask_address); threads: in-process threads."
 
 
@@ -22,15 +26,6 @@ def prefect_environment(settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("NUMBA_CACHE_DIR", str(settings.work_path / "numba-cache"))
-
-
-def _parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
 
 
 @contextmanager
@@ -93,8 +88,8 @@ def nightly(
     prefect_environment(settings)
     if day and first:
         raise typer.BadParameter("give either --date or --from/--to", param_hint="--date")
-    start = _parse_day(day, "--date") or _parse_day(first, "--from")
-    end = _parse_day(last, "--to") if first else None
+    start = parse_day(day, "--date") or parse_day(first, "--from")
+    end = parse_day(last, "--to") if first else None
     if last and not first:
         raise typer.BadParameter("--to needs --from", param_hint="--to")
     summary = _run_nightly(settings, start, end, list(agency or []) or None, runner)
@@ -182,10 +177,10 @@ def demo(
 def _ensure_promoted_models(console, settings, store) -> None:
     """Demo only: train and promote the seed-corpus models once, so the run scores with rules and models."""
     from callqc import db
-    from callqc.commands.models import train_models
-    from qc.models.registry import promote, promoted_model
+    from callqc.model_registry import train_models
+    from callqc.model_registry import promote, promoted_model
 
-    sessions = db.session_factory(db.make_engine(settings.database_url))
+    sessions = db.sessions_for(settings.database_url)
     missing = tuple(kind for kind in ("violation", "emotion") if promoted_model(sessions, kind) is None)
     if not missing:
         return

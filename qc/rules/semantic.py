@@ -1,0 +1,92 @@
+"""The `semantic` rule type: a behaviour described by example sentences, extended without training.
+
+    - id: CN-S01
+      type: semantic
+      category: threat
+      source: "..."
+      exemplars: [我们知道你孩子在哪个学校上学, 你家住哪栋楼我们都清楚]
+      near_misses: [我们不会去您孩子的学校, 请问孩子上学方便接电话吗]
+      threshold: 0.8
+
+A turn in scope matches when its sentence embedding (qc.models.embedding: multilingual USE, the same vectors the
+violation model's semantic head uses) has cosine similarity ≥ `threshold` with an exemplar AND is closer to the
+exemplars than to every near miss. The evidence names the nearest exemplar and the similarity. A QC manager
+adds an exemplar and the rule matches more, with no retraining. Each turn is embedded once per call, shared by
+all semantic rules of the pack. `separability_problems` lists near misses the rule would match (run by
+`callqc rules validate`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from qc.domain import Finding
+from qc.pii import mask_pii
+from qc.rules.matching import CallContext, PackCompiler
+from qc.rules.registry import Rule, RuleConfig, rule_type
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    from qc.models.embedding import encode
+
+    return encode(texts)
+
+
+class SemanticConfig(RuleConfig):
+    type: Literal["semantic"]
+    exemplars: list[str] = Field(min_length=1)
+    near_misses: list[str] = []
+    threshold: float = Field(0.8, gt=0, le=1)  # cosine similarity to the nearest exemplar
+
+
+@rule_type
+class SemanticRule(Rule):
+    """Turns close in meaning to the exemplars (and closer to them than to the near misses)."""
+
+    type_name = "semantic"
+    config_model = SemanticConfig
+    config: SemanticConfig
+
+    def __init__(self, config: SemanticConfig, compiler: PackCompiler):
+        super().__init__(config, compiler)
+        self.exemplars = _embed(config.exemplars)
+        self.near_misses = _embed(config.near_misses) if config.near_misses else None
+
+    def similarities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per vector: best similarity to an exemplar, which exemplar, best similarity to a near miss."""
+        to_exemplars = vectors @ self.exemplars.T
+        nearest = to_exemplars.argmax(axis=1)
+        best = to_exemplars.max(axis=1)
+        to_misses = (vectors @ self.near_misses.T).max(axis=1) if self.near_misses is not None \
+            else np.full(len(vectors), -1.0)
+        return best, nearest, to_misses
+
+    def evaluate(self, context: CallContext) -> list[Finding]:
+        indices = [i for i, s in enumerate(context.segments) if context.in_scope(i, self.config.scope) and s.text.strip()]
+        if not indices:
+            return []
+        vectors = context.embeddings(indices, _embed)
+        best, nearest, to_misses = self.similarities(vectors)
+        findings = []
+        for row, index in enumerate(indices):
+            if best[row] < self.config.threshold or to_misses[row] >= best[row]:
+                continue
+            exemplar = self.config.exemplars[int(nearest[row])]
+            findings.append(self.finding(
+                context, [index], mask_pii(context.segments[index].text), score=round(float(best[row]), 4),
+                description=f"close to the exemplar «{exemplar}» (similarity {best[row]:.2f})",
+            ))
+        return findings
+
+    def separability_problems(self) -> list[str]:
+        """Near misses this rule would match: its exemplars and near misses are not separable at its threshold."""
+        if self.near_misses is None:
+            return []
+        best, nearest, _ = self.similarities(self.near_misses)
+        return [f"near miss «{miss}» is {similarity:.2f} similar to the exemplar «{self.config.exemplars[int(i)]}» "
+                f"(threshold {self.config.threshold:g})"
+                for miss, similarity, i in zip(self.config.near_misses, best, nearest)
+                if similarity >= self.config.threshold]

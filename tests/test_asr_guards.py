@@ -1,0 +1,95 @@
+"""The transcription guards on segment sequences built to trigger them (no Whisper decode involved).
+
+Which tokens a real decode produces differs by CPU (CTranslate2's int8 kernels: CT2_FORCE_CPU_ISA, thread
+count), so whether a given clip loops or hallucinates on this machine is not something a test can rely on.
+Each guard is therefore proved here on the segment sequence that triggers it by construction, through the same
+`guard_segments` that `transcribe_channel` runs on the decoder's output; tests/test_asr_transcribe.py checks
+the invariants (no loop, no phantom) on real audio without requiring the raw decode to misbehave first.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from asr.backends import RawSegment
+from asr.transcribe import TranscribeOptions, guard_segments
+
+OPTIONS = TranscribeOptions()  # zh, the default guards and prompt
+REPEATED_3X = re.compile(r"(.{2,})\1{2,}")
+
+
+def segment(text: str, start: float = 0.0, end: float = 3.0, avg_logprob: float = -0.3,
+            no_speech_prob: float = 0.05, compression_ratio: float = 1.2) -> RawSegment:
+    return RawSegment(start, end, text, avg_logprob, no_speech_prob, compression_ratio)
+
+
+def texts(pieces, options=OPTIONS, language="zh") -> list[str]:
+    return [g.text for g in guard_segments(pieces, options, language)]
+
+
+def test_a_loop_inside_a_segment_is_cut_and_flagged():
+    # what Whisper base wrote after a 1 s idiom on one machine: the speech, then a loop on the padding
+    looped = "砸自己的脚。这次的新的" + "新的" * 40
+    (kept,) = guard_segments([segment(looped, 0.0, 30.0)], OPTIONS, "zh")
+    assert not REPEATED_3X.search(kept.text), kept.text
+    assert kept.text.startswith("砸自己的脚") and "repetition_cut" in kept.flags
+
+
+def test_more_text_than_the_time_can_hold_is_dropped():
+    # 600 characters in 0.06 s (the same loop, timed on the padding): no one speaks 40+ characters a second
+    assert texts([segment("砸自己的脚。"), segment("这次的新的" * 120, 3.0, 3.06)]) == ["砸自己的脚。"]
+
+
+def test_the_same_sentence_repeated_across_segments_is_kept_once():
+    line = "您的欠款已经逾期三个月了"
+    pieces = [segment(line, 0, 3), segment(line, 3, 6), segment(line, 6, 9), segment("好的", 9, 10),
+              segment("对", 10, 11), segment("对", 11, 12)]
+    assert texts(pieces) == [line, "好的", "对", "对"]  # short answers may repeat legitimately
+
+
+@pytest.mark.parametrize("avg_logprob, no_speech_prob, kept, flags", [
+    (-1.2, 0.9, False, ()),  # Whisper's own silence rule: likely silence and not confident
+    (-0.4, 0.9, True, ()),  # likely silence by the no-speech token, but a confident decode: speech
+    (-1.6, 0.1, False, ()),  # below drop_logprob_threshold: what the 8 calls' hallucinations score
+    (-1.2, 0.1, True, ("low_confidence",)),  # kept, marked for the reader
+])
+def test_confidence_decides_drop_or_flag(avg_logprob, no_speech_prob, kept, flags):
+    guarded = guard_segments([segment("请您今天之内还款", avg_logprob=avg_logprob,
+                                      no_speech_prob=no_speech_prob)], OPTIONS, "zh")
+    assert bool(guarded) == kept
+    if kept:
+        assert guarded[0].flags == flags
+
+
+def test_high_compression_is_flagged_not_dropped():
+    (kept,) = guard_segments([segment("请您今天之内还款", compression_ratio=3.1)], OPTIONS, "zh")
+    assert kept.flags == ("high_compression",)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("谢谢观看", None),  # a phantom alone: the whole segment goes
+    ("字幕由Amara.org社群提供", None),
+    ("好的，我明天还款。谢谢观看", "好的，我明天还款"),  # inside speech: only the phantom goes
+    ("以下是普通话的句子。", None),  # the prompt read back on an unclear stretch
+    ("以下是普通话的句子。您好，我是恒信资产的", "您好，我是恒信资产的"),
+])
+def test_phantoms_and_the_prompt_read_back_are_removed(raw, expected):
+    guarded = guard_segments([segment(raw)], OPTIONS, "zh")
+    if expected is None:
+        assert guarded == []
+    else:
+        assert [g.text.strip("。，") for g in guarded] == [expected] and "phantom_removed" in guarded[0].flags
+
+
+def test_traditional_characters_become_simplified_only_for_chinese():
+    assert texts([segment("請您儘快還款，否則會影響徵信")]) == ["请您尽快还款，否则会影响征信"]
+    english = TranscribeOptions(language="en")
+    assert texts([segment("Please call back", avg_logprob=-0.2)], english, "en") == ["Please call back"]
+
+
+def test_clear_speech_passes_untouched():
+    line = "您好，我是恒信资产的催收员，工号HX0193。"
+    (kept,) = guard_segments([segment(line)], OPTIONS, "zh")
+    assert kept.text == line and kept.flags == ()
