@@ -13,9 +13,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from asr.audio import AudioError
 from callqc.storage import StorageError
 
-# A failure reason starts with its kind. "audio" and "changed" failures depend only on the object's bytes, so
-# they are not retried for the same etag (a new upload gets a new etag and a new recording row); the other
-# kinds (storage, database, error) may pass next time, and the next run tries the recording again.
 PERMANENT_FAILURE_KINDS = ("audio", "changed")
 
 

@@ -227,6 +227,18 @@ def load_transcript(factory: sessionmaker[Session], transcript_id: int) -> tuple
 
 # ---- scoring ---------------------------------------------------------------------------------------
 
+def rule_pack(settings: Settings, name: str):
+    """A rule pack as the nightly and `callqc score` load it: the display names of the agencies scored with it
+    (`agencies.*.name`) added to its "@agency_names" lexicon, which the self-identification rules use. load_pack
+    caches the compiled pack per file and lexicons."""
+    from qc.rules.pack import load_pack, resolve_pack_path
+
+    wanted = resolve_pack_path(name).resolve()
+    names = [agency.name for code, agency in settings.agencies.items()
+             if agency.name and resolve_pack_path(settings.rule_pack_for(code)).resolve() == wanted]
+    return load_pack(name, lexicons={"agency_names": names} if names else None)
+
+
 def load_call(factory: sessionmaker[Session], recording_id: int) -> Call:
     with session_scope(factory) as session:
         return call_from_recording(session.get(Recording, recording_id))

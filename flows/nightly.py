@@ -51,20 +51,12 @@ def retry_if_transient(task, task_run, state) -> bool:
     return False
 
 
-def _rule_pack(name: str, settings: Settings):
-    """The pack with the settings' agency names added to its lexicons (as `callqc score` loads it); load_pack
-    caches the compiled pack per file and lexicons."""
-    from qc.rules.pack import load_pack, settings_lexicons
-
-    return load_pack(name, lexicons=settings_lexicons(settings, name))
-
-
 def _agency_packs(settings: Settings) -> dict[str, tuple[str, str]]:
     """(pack, version) of the agencies scored with their own pack instead of qc.rule_pack."""
     packs = {}
     for code in settings.agencies:
         if settings.rule_pack_for(code) != settings.qc.rule_pack:
-            pack = _rule_pack(settings.rule_pack_for(code), settings)
+            pack = pipeline.rule_pack(settings, settings.rule_pack_for(code))
             packs[code] = (pack.name, pack.version)
     return packs
 
@@ -115,7 +107,7 @@ def ingest_day(settings: Settings, day: date, agencies: list[str] | None) -> str
 
 @task(name="find-backlog", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def find_backlog(settings: Settings, days: list[date], agencies: list[str] | None) -> Backlog:
-    pack = _rule_pack(settings.qc.rule_pack, settings)
+    pack = pipeline.rule_pack(settings, settings.qc.rule_pack)
     return pipeline.find_backlog(sessions_for(settings.database_url), settings.storage.bucket, days, agencies,
                                  settings.asr.backend, settings.asr.model, pack.name, pack.version,
                                  _agency_packs(settings))
@@ -148,7 +140,7 @@ def score(settings: Settings, item: WorkItem, transcript_id: int, run_id: int) -
     sessions = sessions_for(settings.database_url)
     transcript, features = pipeline.load_transcript(sessions, transcript_id)
     call = pipeline.load_call(sessions, item.recording_id)
-    pack = _rule_pack(settings.rule_pack_for(call.agency), settings)
+    pack = pipeline.rule_pack(settings, settings.rule_pack_for(call.agency))
     scored = pipeline.score_recording(call, transcript, features, pack,
                                       history=pipeline.load_history(sessions, call),
                                       scorer=_model_scorer(settings)[0],
@@ -171,7 +163,7 @@ def _model_scorer(settings: Settings):
 
 @task(name="load-outcomes", cache_policy=NO_CACHE, **RETRY, retry_condition_fn=retry_if_transient)
 def load_outcomes(settings: Settings, recording_ids: list[int]) -> list[ScoreOutcome]:
-    pack = _rule_pack(settings.qc.rule_pack, settings)
+    pack = pipeline.rule_pack(settings, settings.qc.rule_pack)
     return pipeline.score_outcomes(sessions_for(settings.database_url), recording_ids, pack.name, pack.version,
                                    _agency_packs(settings))
 

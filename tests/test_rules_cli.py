@@ -81,7 +81,8 @@ def test_score_and_nightly_agree_with_promoted_models(sqlite_url, store, tmp_pat
     from callqc import db
     from callqc.pipeline import score_recording
     from callqc.settings import load_settings
-    from flows.nightly import _model_scorer, _rule_pack
+    from callqc.pipeline import rule_pack
+    from flows.nightly import _model_scorer
     from callqc.model_registry import promote, register_model
     from callqc.model_registry import clear_loaded_scorers
     from qc.models.training import TrainingOptions, train_violation
@@ -104,7 +105,7 @@ def test_score_and_nightly_agree_with_promoted_models(sqlite_url, store, tmp_pat
             assert dry["models"] == version and dry["models_note"] is None
 
             scorer = _model_scorer(settings)[0]
-            pack = _rule_pack(settings.rule_pack_for(call.agency), settings)
+            pack = rule_pack(settings, settings.rule_pack_for(call.agency))
             nightly = score_recording(call, transcript, None, pack, scorer=scorer,
                                       options=ScoringOptions.from_settings(settings))
             assert nightly.model_version == version

@@ -121,15 +121,16 @@ def score(
 ) -> None:
     """Score a transcript as the nightly does: the rule pack plus the promoted models (when there are any, and
     unless --rules-only); prints the findings with times, evidence and where each came from."""
+    from callqc.pipeline import rule_pack as load_rule_pack
     from callqc.pipeline import score_recording
     from callqc.settings import get_settings, load_settings
-    from qc.rules.pack import RulePackError, load_pack, settings_lexicons
+    from qc.rules.pack import RulePackError
     from qc.scoring import ScoringOptions
 
     settings = load_settings(settings_path) if settings_path else get_settings()
     pack_name = pack or settings.qc.rule_pack
     try:
-        rule_pack = load_pack(pack_name, lexicons=settings_lexicons(settings, pack_name))
+        rule_pack = load_rule_pack(settings, pack_name)
     except RulePackError as exc:
         typer.secho(f"rule pack error:\n{exc}", fg="red", err=True)
         raise typer.Exit(2)

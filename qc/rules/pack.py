@@ -283,16 +283,6 @@ def _version(raw: bytes, lexicons: Mapping[str, Sequence[str]] | None) -> str:
     return digest.hexdigest()[:12]
 
 
-def settings_lexicons(settings, pack: str | Path) -> dict[str, list[str]]:
-    """Lexicons a deployment's settings add to a pack: the display names of the agencies scored with it
-    (`agencies.*.name` whose rule pack is this one), used by the self-identification rules as "@agency_names".
-    `settings` is a callqc Settings object (duck-typed: qc does not import the app)."""
-    wanted = resolve_pack_path(pack).resolve()
-    names = [agency.name for code, agency in getattr(settings, "agencies", {}).items()
-             if agency.name and resolve_pack_path(settings.rule_pack_for(code)).resolve() == wanted]
-    return {"agency_names": names} if names else {}
-
-
 def _indexes_by_relation(index: PhraseIndex, rules: Sequence[Rule]) -> dict[str, PhraseIndex]:
     """One automaton per callee relation, without the phrases of rules that cannot apply to it: a debtor call
     does not pay for matching the third-party disclosure words (欠款, 逾期 …) in every turn."""
