@@ -166,11 +166,31 @@ class TranscribedAudio:
     model: str
 
 
+def whisper_threads(settings: Settings) -> int:
+    """Whisper's CPU threads for one transcription: asr.cpu_threads, or with "auto" this machine's cores shared
+    by the transcriptions running on it at once — prefect.transcribe_concurrency worker processes of a local
+    cluster, or the threads of this Dask worker in an external cluster (one worker process per machine)."""
+    from asr.backends import available_cores
+
+    if settings.asr.cpu_threads != "auto":
+        return settings.asr.cpu_threads
+    sharing = settings.prefect.transcribe_concurrency
+    if settings.prefect.dask_address:
+        try:
+            from distributed import get_worker
+
+            sharing = get_worker().state.nthreads
+        except ValueError:  # not inside a Dask worker (a thread runner)
+            pass
+    return max(1, available_cores() // sharing)
+
+
 def transcribe_recording(settings: Settings, item: WorkItem, audio: bytes) -> TranscribedAudio:
     """asr/ on the recording's bytes with its channel map (per-channel Whisper + acoustic features)."""
     from asr.transcribe import TranscribeOptions, transcribe_audio
 
-    options = TranscribeOptions.from_settings(settings.asr, language=settings.language_for(item.agency))
+    options = TranscribeOptions.from_settings(settings.asr, language=settings.language_for(item.agency),
+                                              cpu_threads=whisper_threads(settings))
     started = time.perf_counter()
     result = transcribe_audio(audio, options, channel_map=item.channel_map or None, name=item.key)
     return TranscribedAudio(result.transcript, result.features, time.perf_counter() - started,

@@ -66,8 +66,11 @@ class AsrSettings(_Strict):
     compute_type: str = "int8"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     beam_size: int = Field(1, ge=1, le=10)
-    cpu_threads: int = Field(2, ge=1)
+    # Whisper's CPU threads per transcription; "auto": this machine's cores shared among the transcriptions that
+    # run at once on it (callqc.pipeline.whisper_threads), so concurrent transcriptions never oversubscribe
+    cpu_threads: int | Literal["auto"] = "auto"
     vad: bool = True
+    batch_size: int = Field(16, ge=1)  # CUDA only: VAD chunks decoded together (BatchedInferencePipeline)
 
 
 class QcSettings(_Strict):
@@ -91,8 +94,12 @@ class PrefectSettings(_Strict):
     cron: str = "0 2 * * *"
     timezone: str = "Asia/Shanghai"
     work_pool: str = "callqc-process"
-    transcribe_concurrency: int = Field(2, ge=1)
+    transcribe_concurrency: int = Field(2, ge=1)  # transcriptions at once in one run (local Dask processes)
     dask_address: str = ""
+    # > 0: a server-side limit on transcriptions across all runs (Prefect tag concurrency limit). Off by
+    # default: each limited task pays ~1.5 s of slot bookkeeping (bench/nightly_bench.py), and `callqc worker
+    # --limit` with the run's own cluster, or one shared Dask cluster, already bounds what a machine runs.
+    server_transcribe_limit: int = Field(0, ge=0)
 
 
 class WebSettings(_Strict):

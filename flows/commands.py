@@ -115,7 +115,9 @@ def deploy() -> None:
     typer.echo(f"start a worker with `callqc worker`; run it now with `prefect deployment run {info.name}`")
 
 
-def worker(limit: int = typer.Option(None, help="At most this many concurrent flow runs on this worker.")) -> None:
+def worker(limit: int = typer.Option(1, help="At most this many flow runs at once on this worker (each starts "
+                                              "its own Dask cluster of prefect.transcribe_concurrency processes); "
+                                              "0: no limit.")) -> None:
     """Start a Prefect worker on the nightly work pool (several workers may share the pool)."""
     import sys
 

@@ -1,10 +1,11 @@
-"""The nightly QC run: ingest → transcribe (one task per recording) → score → persist → reports → summary.
+"""The nightly QC run: ingest → transcribe (fetch + Whisper) → score (store + rules) → reports → summary.
 
 The flow only orchestrates the plain stage functions of callqc.pipeline, asr/ and qc/. What makes it safe to
-run unattended is declared on the tasks: retries with exponential backoff for S3 and database faults, a
-concurrency limit (tag `callqc-transcribe`) on transcription, and a cache of transcripts keyed by the object
-version and the model. The database's unique keys make every write idempotent, so re-running a day — after a
-crash, a kill or a partial outage — does only the work that is left.
+run unattended is declared on the tasks: retries with exponential backoff for S3 and database faults and a
+cache of transcripts keyed by the object version and the model. The task runner bounds how many recordings
+transcribe at once (prefect.transcribe_concurrency); prefect.server_transcribe_limit adds a server-side limit
+across runs (tag `callqc-transcribe`). The database's unique keys make every write idempotent, so re-running a
+day — after a crash, a kill or a partial outage — does only the work that is left.
 
     callqc nightly --date 2026-11-02              one day (default: yesterday in the schedule's timezone)
     callqc nightly --from 2026-11-01 --to 2026-11-07   backfill
@@ -113,31 +114,27 @@ def find_backlog(settings: Settings, days: list[date], agencies: list[str] | Non
                                  _agency_packs(settings))
 
 
-@task(name="fetch-audio", task_run_name="fetch-{item.call_id}", cache_policy=NO_CACHE, **RETRY,
-      retry_condition_fn=retry_if_transient)
-def fetch_audio(settings: Settings, item: WorkItem) -> bytes:
-    return pipeline.fetch_audio(_store(settings), item)
-
-
-@task(name="transcribe", task_run_name="transcribe-{item.call_id}", tags=[TRANSCRIBE_TAG],
-      cache_key_fn=transcript_cache_key, cache_expiration=timedelta(days=30), persist_result=True)
-def transcribe(settings: Settings, item: WorkItem, audio: bytes) -> TranscribedAudio:
+@task(name="transcribe", task_run_name="transcribe-{item.call_id}", cache_key_fn=transcript_cache_key,
+      cache_expiration=timedelta(days=30), persist_result=True, **RETRY, retry_condition_fn=retry_if_transient)
+def transcribe(settings: Settings, item: WorkItem) -> TranscribedAudio:
+    """Fetch the recording from S3 and transcribe it. One task, so the audio never travels between workers;
+    a transient S3 fault is retried before any decoding is done."""
+    audio = pipeline.fetch_audio(_store(settings), item)
     return pipeline.transcribe_recording(settings, item, audio)
-
-
-@task(name="store-transcript", task_run_name="store-transcript-{item.call_id}", cache_policy=NO_CACHE, **RETRY,
-      retry_condition_fn=retry_if_transient)
-def store_transcript(settings: Settings, item: WorkItem, transcribed: TranscribedAudio, run_id: int) -> int:
-    return pipeline.save_transcript(sessions_for(settings.database_url), item, transcribed, run_id)
 
 
 @task(name="score", task_run_name="score-{item.call_id}", cache_policy=NO_CACHE, **RETRY,
       retry_condition_fn=retry_if_transient)
-def score(settings: Settings, item: WorkItem, transcript_id: int, run_id: int) -> ScoreOutcome:
-    """Rules (and the promoted models, when there are any) over the stored transcript; store score + findings."""
+def score(settings: Settings, item: WorkItem, transcribed: TranscribedAudio | None, run_id: int) -> ScoreOutcome:
+    """Store the new transcript (none when an earlier run stored it), then the rules (and the promoted models,
+    when there are any) over the stored transcript; store score + findings. A retry after a database fault
+    redoes only database work: the transcription is the task before."""
     from qc.scoring import ScoringOptions
 
     sessions = sessions_for(settings.database_url)
+    transcript_id = item.transcript_id
+    if transcribed is not None:
+        transcript_id = pipeline.save_transcript(sessions, item, transcribed, run_id)
     transcript, features = pipeline.load_transcript(sessions, transcript_id)
     call = pipeline.load_call(sessions, item.recording_id)
     pack = pipeline.rule_pack(settings, settings.rule_pack_for(call.agency))
@@ -215,7 +212,10 @@ def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: l
     days = run_days(day, end_day, settings.prefect.timezone)
     notes: list[str] = []
 
-    ensure_transcribe_limit(settings.prefect.transcribe_concurrency)
+    transcribe_task = transcribe
+    if settings.prefect.server_transcribe_limit:
+        ensure_transcribe_limit(settings.prefect.server_transcribe_limit)
+        transcribe_task = transcribe.with_options(tags=[TRANSCRIBE_TAG])
     run_id = open_run(settings, days, agencies)
 
     # 1. Ingest: register the days' new objects. A failed day is noted; what is registered still runs.
@@ -236,21 +236,17 @@ def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: l
     logger.info("%d recording(s) to process, %d finished earlier, %d rejected by ingest",
                 len(items), backlog.already_done, len(backlog.rejected))
     new = [item for item in items if item.transcript_id is None]
-    audio = fetch_audio.map(unmapped(settings), new)
-    transcribed = transcribe.map(unmapped(settings), new, audio)
-    stored = store_transcript.map(unmapped(settings), new, transcribed, unmapped(run_id))
-    stored_by_id = {item.recording_id: future for item, future in zip(new, stored)}
-    transcript_ids = [stored_by_id.get(item.recording_id, item.transcript_id) for item in items]
-    scores = score.map(unmapped(settings), items, transcript_ids, unmapped(run_id))
+    transcribed = dict(zip((item.recording_id for item in new), transcribe_task.map(unmapped(settings), new)))
+    scores = score.map(unmapped(settings), items, [transcribed.get(item.recording_id) for item in items],
+                       unmapped(run_id))
 
     # 3. Collect: a recording that failed anywhere is recorded with its reason; the rest go on.
-    _follow_progress(scores, items, logger)
-    chains = {item.recording_id: [audio[i], transcribed[i], stored[i]] for i, item in enumerate(new)}
+    _follow_progress(scores, items, logger, transcribed)
     failures = []
     for item, future in zip(items, scores):
         if not future.state.is_completed():
-            failed_state = next((f.state for f in chains.get(item.recording_id, []) if f.state.is_failed()),
-                                future.state)
+            upstream = transcribed.get(item.recording_id)
+            failed_state = upstream.state if upstream is not None and upstream.state.is_failed() else future.state
             failures.append((item, _failure_reason(failed_state)))
     record_failures(settings, failures)
     finished = [item.recording_id for item, future in zip(items, scores) if future.state.is_completed()]
@@ -269,7 +265,8 @@ def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: l
     # 5. Summary: a table and a markdown artifact on the flow run, the same counts in pipeline_runs.
     summary = RunSummary(
         days=tuple(d.isoformat() for d in days), processed=tuple(processed),
-        transcribed=sum(1 for future in stored if future.state.is_completed()), skipped=backlog.already_done,
+        transcribed=sum(1 for future in transcribed.values() if future.state.is_completed()),
+        skipped=backlog.already_done,
         failed=tuple((item.key, reason) for item, reason in failures), failed_before=backlog.failed_before,
         rejected=backlog.rejected, wall_seconds=time.perf_counter() - started, report_html=report_html,
         report_xlsx=report_xlsx, notes=tuple(notes))
@@ -282,17 +279,31 @@ def nightly_qc(day: date | None = None, end_day: date | None = None, agencies: l
     return summary
 
 
-def _follow_progress(futures, items: list[WorkItem], logger) -> None:
-    """Log each recording as it finishes and keep a progress artifact up to date."""
+def _follow_progress(futures, items: list[WorkItem], logger, transcribed: dict) -> None:
+    """Log each recording as it finishes and keep a progress artifact up to date. A stored recording's results
+    are released on a Dask cluster: were a worker lost later, the scheduler would recompute every result that
+    lived only on that worker and that the run still holds, i.e. transcribe its finished recordings again."""
     total = len(items)
     progress_id = create_progress_artifact(progress=0.0 if total else 100.0, key="nightly-qc-progress",
                                            description=f"{total} recording(s) to process")
     item_of = {future.task_run_id: item for future, item in zip(futures, items)}
     for done, future in enumerate(as_completed(list(futures)), start=1):
         future.wait()
+        item = item_of[future.task_run_id]
         verdict = "done" if future.state.is_completed() else "failed (recorded with its reason)"
-        logger.info("[%d/%d] %s %s", done, total, item_of[future.task_run_id].key, verdict)
+        if future.state.is_completed():
+            _release(future, transcribed.get(item.recording_id))
+        logger.info("[%d/%d] %s %s", done, total, item.key, verdict)
         update_progress_artifact(progress_id, progress=100.0 * done / total)
+
+
+def _release(*futures) -> None:
+    """Drop the cluster's copy of finished results (prefect-dask futures wrap a distributed.Future; the run
+    keeps the score's state, waited for above, and reads the transcription's state from the API)."""
+    for future in futures:
+        release = getattr(getattr(future, "wrapped_future", None), "release", None)
+        if release is not None:
+            release()
 
 
 def _failure_message(state) -> str:

@@ -4,7 +4,7 @@ By default each flow run starts a Dask LocalCluster of worker *processes* (one p
 transcription, one thread each, so Whisper's own threads are the only parallelism inside a worker). Setting
 `prefect.dask_address` (CALLQC_PREFECT__DASK_ADDRESS=tcp://scheduler:8786) sends the tasks to an existing Dask
 cluster instead: start `dask scheduler` on one machine and `dask worker tcp://scheduler:8786 --nthreads 1` on each
-machine that should transcribe (docs/operations.md).
+machine that should transcribe, each started with `--preload-nanny flows.runners` (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ def local_cluster(**cluster_kwargs) -> LocalCluster:
                if name not in THREAD_PINS}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(**cluster_kwargs)
+
+
+def dask_setup(nanny) -> None:
+    """`dask worker --preload-nanny flows.runners`: the worker processes of an external cluster keep the
+    machine's threading environment, like those of local_cluster(). Dask merges a pre-spawn-environ given in
+    DASK_* variables into its defaults, so the pins cannot be removed from the environment; the nanny's copy
+    is edited here, before it spawns its worker."""
+    for name in THREAD_PINS:
+        nanny.pre_spawn_env.pop(name, None)
 
 
 def dask_task_runner(prefect_settings: PrefectSettings, n_workers: int | None = None) -> DaskTaskRunner:

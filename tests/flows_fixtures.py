@@ -6,9 +6,17 @@ sample calls uploaded to the real SeaweedFS server from conftest; a migrated SQL
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -74,6 +82,25 @@ def table_counts(database_url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def rows_per_recording(database_url: str) -> dict[str, list[int]]:
+    """transcripts / call_scores: how many rows each recording has (sorted), to prove "exactly once"."""
+    from sqlalchemy import func, select
+
+    from callqc.db import make_engine
+    from callqc.db.models import CallScoreRow, Recording, TranscriptRow
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return {model.__tablename__: sorted(
+                connection.execute(select(func.count(model.id)).select_from(Recording)
+                                   .outerjoin(model, model.recording_id == Recording.id)
+                                   .group_by(Recording.id)).scalars())
+                for model in (TranscriptRow, CallScoreRow)}
+    finally:
+        engine.dispose()
+
+
 def thread_flow():
     """nightly_qc on in-process threads (one shared Whisper model): the fast way to run it in tests."""
     from prefect.task_runners import ThreadPoolTaskRunner
@@ -81,3 +108,86 @@ def thread_flow():
     from flows.nightly import nightly_qc
 
     return nightly_qc.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+
+
+# ---- processes started by the scale-out tests (tests/test_scaleout.py, tests/test_flows_server.py) ----------
+
+def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 1.0):
+    """Poll `predicate` until it returns something true; that value. Fails after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def start_group(command: list[str], log_path: Path, env: dict, cwd: Path) -> subprocess.Popen:
+    """A process in its own process group (so that it and its children can be signalled together), its output
+    in log_path."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def stop_group(process: subprocess.Popen, signals=(signal.SIGINT, signal.SIGINT, signal.SIGTERM)) -> None:
+    """Stop a process group we started: a second SIGINT stops an idle worker; SIGKILL as the last resort."""
+    for sig in signals:
+        if process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            continue
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+@dataclass
+class DaskCluster:
+    """A `dask scheduler` and its `dask worker` processes (name → process, name → directory)."""
+
+    address: str
+    workers: dict[str, subprocess.Popen]
+    directories: dict[str, Path]  # each process's working directory, with its output in dask.log
+
+
+@contextmanager
+def dask_cluster(root: Path, api_url: str, n_workers: int = 2) -> Iterator[DaskCluster]:
+    """A Dask cluster as on separate machines: a scheduler and `n_workers` one-thread workers, each its own
+    process group, working directory (`--local-directory` too) and Prefect home: no data is shared but S3 and
+    the database the flow's settings name. (Task runs use the flow's result storage setting, so the flow must
+    give a relative one for the transcript cache to be per worker.) Like the installed package, numba's cache
+    of compiled code (NUMBA_CACHE_DIR, warm on a machine after its first night) is the session's. Workers
+    report to the Prefect API at api_url and keep the machine's OpenMP/BLAS threads
+    (`--preload-nanny flows.runners`)."""
+    from distributed import Client
+
+    from conftest import _free_port
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask_cli = [sys.executable, "-m", "dask"]
+    processes: dict[str, subprocess.Popen] = {}
+    directories = {name: root / name for name in ["scheduler"] + [f"w{n}" for n in range(1, n_workers + 1)]}
+    try:
+        for name, directory in directories.items():
+            directory.mkdir(parents=True)
+            env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(directory / "prefect-home"),
+                   "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+            if name == "scheduler":
+                command = dask_cli + ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+            else:
+                command = dask_cli + ["worker", address, "--name", name, "--nthreads", "1", "--no-dashboard",
+                                      "--local-directory", str(directory), "--preload-nanny", "flows.runners"]
+            processes[name] = start_group(command, directory / "dask.log", env, directory)
+        cluster = DaskCluster(address, {n: p for n, p in processes.items() if n != "scheduler"}, directories)
+        with Client(address, timeout=120) as client:
+            client.wait_for_workers(n_workers, timeout=180)
+        yield cluster
+    finally:
+        for process in processes.values():
+            stop_group(process, (signal.SIGTERM, signal.SIGTERM))

@@ -167,6 +167,37 @@ def test_summary_artifacts_are_written(labelled_run):
     assert "| 8 | 0 | 0 | 0 |" in markdown and "Flagged for review" in markdown
 
 
+def _transcribe_task_tags(flow_run_id) -> list[list[str]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                                     task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="transcribe-")))
+    return [sorted(run.tags) for run in runs if run.name.startswith("transcribe-")]  # like_ is a substring match
+
+
+def test_transcriptions_hold_a_server_slot_only_when_a_server_limit_is_set(labelled_run, s3_settings, tmp_path):
+    """By default the runner bounds transcription (no per-task slot bookkeeping, ~1.5 s each); with
+    prefect.server_transcribe_limit the tasks carry the tag whose server-side limit the run sets."""
+    from prefect.client.orchestration import get_client
+
+    from flows.nightly import TRANSCRIBE_TAG
+
+    _, state = labelled_run
+    tags = _transcribe_task_tags(state.state_details.flow_run_id)
+    assert len(tags) == len(ALL_CALLS) and all(TRANSCRIBE_TAG not in t for t in tags)
+
+    bucket_settings, store = _fresh_bucket(s3_settings)
+    settings = flow_settings(bucket_settings, _migrated_sqlite(tmp_path), server_transcribe_limit=3)
+    upload_calls(settings, store, ["callA_06"], tmp_path)
+    limited = thread_flow()(day=RUN_DAY, settings=settings, return_state=True)
+    assert [o.call_id for o in limited.result().processed] == ["callA_06"]
+    assert _transcribe_task_tags(limited.state_details.flow_run_id) == [[TRANSCRIBE_TAG]]
+    with get_client(sync_client=True) as client:
+        assert client.read_concurrency_limit_by_tag(TRANSCRIBE_TAG).concurrency_limit == 3
+
+
 # ---- failures ------------------------------------------------------------------------------------
 
 def _register_unreadable_recording(settings, store, day) -> str:
@@ -222,7 +253,7 @@ def test_s3_outage_is_retried_then_recorded_and_the_next_run_completes(s3_settin
     ingest_day(settings, _sessions(settings.database_url), store, RUN_DAY)
     # One retry after 0.5 s instead of three with backoff, and none for ingest: against a stopped server each
     # S3 try takes ~6 s of connection retries inside the minio client.
-    monkeypatch.setattr(nightly, "fetch_audio", nightly.fetch_audio.with_options(retries=1, retry_delay_seconds=0.5))
+    monkeypatch.setattr(nightly, "transcribe", nightly.transcribe.with_options(retries=1, retry_delay_seconds=0.5))
     monkeypatch.setattr(nightly, "ingest_day", nightly.ingest_day.with_options(retries=0))
 
     seaweed.stop(s3_settings)  # the outage: S3 goes away after the day's recordings were registered
@@ -240,8 +271,8 @@ def test_s3_outage_is_retried_then_recorded_and_the_next_run_completes(s3_settin
     with get_client(sync_client=True) as client:
         fetches = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
-            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=["fetch-callA_06"])))
-    assert [(t.run_count, t.state.type.value) for t in fetches] == [(2, "FAILED")]  # 1 try + 1 retry
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=["transcribe-callA_06"])))
+    assert [(t.run_count, t.state.type.value) for t in fetches] == [(2, "FAILED")]  # 1 try + 1 retry of the fetch
 
     after = thread_flow()(day=RUN_DAY, settings=settings)
     assert [o.call_id for o in after.processed] == ["callA_06"] and after.failed == ()
@@ -304,25 +335,3 @@ def test_killed_run_resumes_and_completes_every_recording_exactly_once(bucket_se
             per_recording = session.execute(select(model.recording_id, func.count()).group_by(model.recording_id)).all()
             assert sorted(count for _, count in per_recording) == [1] * len(keys), model.__tablename__
         assert set(session.scalars(select(Recording.status))) == {"scored"}
-
-
-# ---- scale-out -----------------------------------------------------------------------------------
-
-def test_dask_cluster_and_sequential_runs_give_identical_results(labelled_run, s3_settings, tmp_path):
-    """Two calls on a DaskTaskRunner LocalCluster of 2 worker processes, compared with the same calls from the
-    sequential labelled run. Another bucket means other cache keys: the Dask workers really transcribe."""
-    from flows.nightly import nightly_qc
-    from flows.runners import dask_task_runner
-
-    chosen = ("callA_04", "callA_06")
-    sequential_settings, _ = labelled_run
-    bucket_settings, store = _fresh_bucket(s3_settings)
-    settings = flow_settings(bucket_settings, _migrated_sqlite(tmp_path), transcribe_concurrency=2)
-    upload_calls(settings, store, chosen, tmp_path)
-    summary = nightly_qc.with_options(task_runner=dask_task_runner(settings.prefect, n_workers=2))(
-        day=RUN_DAY, settings=settings)
-    assert len(summary.processed) == 2
-    on_dask = stored_results(settings.database_url)
-    sequential = stored_results(sequential_settings.database_url)
-    for call_id in chosen:
-        assert on_dask[call_id] == sequential[call_id], call_id

@@ -7,6 +7,7 @@ backends see exactly the same audio and their outputs are directly comparable.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -33,6 +34,11 @@ class DecodeOptions:
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
+    # Batched decoding (faster-whisper's BatchedInferencePipeline, for GPUs): with batch_size > 1 and clips
+    # ((start, end) seconds of the samples, each at most 30 s) the clips are decoded batch_size at a time.
+    # Backends without batching decode sequentially.
+    batch_size: int = 0
+    clips: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,14 @@ def resolve_device(device: str, backend: str = "faster-whisper") -> str:
         return "cpu"
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask: a container's share, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @lru_cache(maxsize=4)
 def load_backend(backend: str, model: str, device: str = "auto", compute_type: str = "int8",
                  cpu_threads: int = 2) -> Backend:
@@ -88,4 +102,4 @@ def load_backend(backend: str, model: str, device: str = "auto", compute_type: s
 
 
 __all__ = ["BACKENDS", "Backend", "DecodeOptions", "ModelNotFoundError", "ModelSource", "RawSegment",
-           "load_backend", "resolve_device", "resolve_model"]
+           "available_cores", "load_backend", "resolve_device", "resolve_model"]

@@ -30,8 +30,7 @@ class FasterWhisperBackend:
         self.multilingual = self.model.model.is_multilingual
 
     def transcribe(self, samples: np.ndarray, options: DecodeOptions) -> list[RawSegment]:
-        segments, _info = self.model.transcribe(
-            samples,
+        common = dict(
             language=options.language if self.multilingual else "en",
             task="transcribe",
             beam_size=options.beam_size,
@@ -44,6 +43,14 @@ class FasterWhisperBackend:
             compression_ratio_threshold=options.compression_ratio_threshold,
             vad_filter=False,  # the pipeline ran VAD already
         )
+        if options.batch_size > 1 and options.clips:
+            from faster_whisper import BatchedInferencePipeline
+
+            segments, _info = BatchedInferencePipeline(self.model).transcribe(
+                samples, clip_timestamps=[{"start": start, "end": end} for start, end in options.clips],
+                batch_size=options.batch_size, **common)
+        else:
+            segments, _info = self.model.transcribe(samples, **common)
         return [
             RawSegment(
                 start=float(s.start), end=float(s.end), text=s.text.strip(), avg_logprob=float(s.avg_logprob),
