@@ -13,10 +13,12 @@ from asr.transcribe import TranscribeOptions, _SpeechMap, transcribe_audio
 from tests.asr_fixtures import CALLS_DIR, call_turns, cer, require_dir
 
 CHANNEL_MAP = {"left": "agent", "right": "customer"}
-# Batched decoding (batch 4 and 8 alike, CPU int8, AVX-512) on the 8 labelled calls: per-channel CER 0.08-0.27,
-# mean 0.157 (sequential: 0.09-0.20, mean 0.149); on callA_06, the call tested here, 0.092 / 0.082. The
-# instruction set moved sequential CER by at most 0.04 (docs/asr-robustness.md): 0.25 leaves 0.15 of margin.
-BATCHED_CER_THRESHOLD = 0.25
+# Batched decoding (batch 4 and 8 alike, CPU int8) on the 8 labelled calls under AVX2: per-channel CER
+# 0.08-0.27, mean 0.157 (sequential: 0.09-0.20, mean 0.149). On callA_06, the call tested here, agent / customer
+# 0.082 / 0.241 under AVX2, 0.075 / 0.217 under GENERIC. 0.35 leaves 0.11 of margin and still fails
+# what went wrong while the path was built: a clip collapsed into "。。。" (1.00), a clip cut after its first
+# sentence (0.86), both with the prompt or timestamps the batched pipeline mishandles.
+BATCHED_CER_THRESHOLD = 0.35
 
 
 def test_clips_group_regions_up_to_whisper_window_and_cut_longer_ones():

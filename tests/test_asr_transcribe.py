@@ -24,11 +24,12 @@ CHANNEL_MAP = {"left": "agent", "right": "customer"}
 DEFAULT = TranscribeOptions()  # faster-whisper, base, int8, greedy, VAD, zh
 
 # ASR-dependent thresholds. CTranslate2's int8 kernels differ by instruction set, so each threshold is the worst
-# value measured over CT2_FORCE_CPU_ISA = AVX512, AVX2, GENERIC × cpu_threads 1, 2 (bench/asr_spread.py; the
-# table is in docs/asr-robustness.md) plus the stated margin. CER for zh, WER for en, default options
-# (faster-whisper base int8, greedy, VAD). scripts/test.sh runs this module under two instruction sets.
+# value measured over CT2_FORCE_CPU_ISA = AVX512, AVX2, GENERIC × cpu_threads 1, 2 on two CPUs (an AVX-512 and an
+# AVX2-only AMD EPYC; bench/asr_spread.py, tables in docs/asr-robustness.md) plus the stated margin. CER for zh,
+# WER for en, default options (faster-whisper base int8, greedy, VAD). scripts/test.sh runs this module under two instruction sets.
 CLIP_THRESHOLDS = {
-    "BAC009S0724W0121.wav": 0.30,  # worst 0.167 on every ISA (广州市房地产 → 佛地产, 中介 → 中间); margin 0.13 ≈ 1.5 chars
+    # 12 characters; worst 0.250 (GENERIC on the AVX2-only CPU; 广州市房地产 → 佛地产, 中介 → 中间); margin ≈ 1 character
+    "BAC009S0724W0121.wav": 0.35,
     "zh.wav": 0.10,  # worst 0.000; margin 0.10 = 2 of 20 characters
     "chinese.flac": 0.40,  # worst 0.200 (砸 → 扎 in a 5-character, 1 s idiom); margin = one more character
     "librispeech-1995-1837-0001.wav": 0.10,  # worst 0.000; margin 0.10 ≈ 2 of 22 words
@@ -36,8 +37,8 @@ CLIP_THRESHOLDS = {
     "jfk.flac": 0.10,  # worst 0.000; margin 0.10 = 2 of 22 words
 }
 STEREO_WER_THRESHOLD = 0.10  # per channel of stereo_diarization.wav; worst 0.000; margin 2 of 20 words
-CALL_CER_THRESHOLD = 0.25  # per channel; worst 0.181 on the two test calls, 0.210 on all 8; margin ≥ 0.04
-TURN_TIME_TOLERANCE_S = 1.0  # a turn's first/last segment vs the script; worst 0.38 s on the 8 Mandarin calls
+CALL_CER_THRESHOLD = 0.25  # per channel; worst 0.181 on the two test calls, 0.221 on all 8; margin ≥ 0.03
+TURN_TIME_TOLERANCE_S = 1.0  # a turn's first/last segment vs the script; worst 0.43 s on the 8 Mandarin calls
 LOOP_CLIP_MAX_CHARS = 20  # chinese.flac (0.96 s, 5 characters) came back as 6 characters on every ISA
 TEST_CALLS = ("callA_06", "callA_04")  # the two shortest calls (56 s, 59 s)
 

@@ -28,10 +28,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
 ALL_CALLS = tuple(sorted(p.stem for p in LABELLED_CALLS_DIR.glob("callA_*.flac")))
 # Thresholds for the labelled run, from the spread over CT2_FORCE_CPU_ISA = AVX512 / AVX2 / GENERIC × cpu_threads
-# 1 / 2 (bench/asr_spread.py, docs/asr-robustness.md). Measured on every configuration: 10/10 labels found, no
+# 1 / 2 on two CPUs (bench/asr_spread.py, docs/asr-robustness.md). Labels found: 10/10 on every configuration of
+# an AVX-512 EPYC, 9/10 on both of an AVX2-only EPYC (callA_06's pressure turn heard as 还清→环境, 否则→左则). No
 # compliant call flagged (all three scored 100 against the flag threshold of 80), every violating call flagged
 # (scores 0-75), one unexpected finding (callA_05: a threat model/phrase hit beside its impersonation turn).
-RECALL_FLOOR = 0.9  # margin: one label of ten may be lost to a changed token
+RECALL_FLOOR = 0.8  # margin: one more label of ten may be lost to a changed token
 COMPLIANT_FLAGGED_CEILING = 0  # margin: 20 score points (a major finding) on every compliant call
 VIOLATING_UNFLAGGED_CEILING = 0  # margin: the closest violating call scored 75, fatal ones 0
 UNEXPECTED_CEILING = 3  # measured 1; margin 2
