@@ -29,9 +29,9 @@ _PYAV_FORMAT_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "m4a", "aac": "aac", "matroska,
 class AudioError(Exception):
     """A recording that cannot be used. `reason` is a short machine code; the message names the file.
 
-    Reasons: "empty" (no bytes or no samples), "not_audio" (not a recognisable audio file), "corrupt"
-    (an audio file whose data cannot be decoded), "too_long" (over the configured maximum), "unsupported"
-    (decodable but not usable, e.g. more than two channels).
+    Reasons: "not_found" (no such file), "empty" (no bytes or no samples), "not_audio" (not a recognisable audio
+    file), "corrupt" (an audio file whose data cannot be decoded), "too_long" (over the configured maximum),
+    "unsupported" (decodable but not usable, e.g. more than two channels).
     """
 
     def __init__(self, reason: str, message: str):
@@ -87,7 +87,7 @@ def _read_bytes(source: bytes | Path | str, name: str) -> tuple[bytes | Path, st
     path = Path(source)
     label = name or str(path)
     if not path.exists():
-        raise AudioError("not_audio", f"{label}: file does not exist")
+        raise AudioError("not_found", f"{label}: file does not exist")
     return path, label
 
 

@@ -406,3 +406,45 @@ def transcribe_audio(source: bytes | Path | str, options: TranscribeOptions,
     audio = load_audio(source, name=name, max_duration_s=options.max_duration_s)
     transcript = transcribe_loaded(audio, options, channel_map)
     return TranscriptionResult(transcript=transcript, features=acoustic_features(audio, channel_map))
+
+
+# `check_language`: the configured language "disagrees strongly" with what Whisper hears when Whisper gives it
+# less than this probability and another language at least LANGUAGE_DETECTED_PROBABILITY. English read as
+# zh gives confident nonsense, so the CLI warns; Mandarin with English words in it keeps zh well above this.
+LANGUAGE_DISAGREEMENT_PROBABILITY = 0.2
+LANGUAGE_DETECTED_PROBABILITY = 0.5
+
+
+@dataclass(frozen=True)
+class LanguageCheck:
+    """Whisper's language identification on the first seconds of speech against the configured language."""
+
+    configured: str
+    detected: str
+    detected_probability: float
+    configured_probability: float
+
+    @property
+    def disagrees(self) -> bool:
+        return (self.detected != self.configured
+                and self.configured_probability < LANGUAGE_DISAGREEMENT_PROBABILITY
+                and self.detected_probability >= LANGUAGE_DETECTED_PROBABILITY)
+
+
+def check_language(audio: LoadedAudio, options: TranscribeOptions, first_s: float = 30.0) -> LanguageCheck | None:
+    """Identify the language of the first `first_s` seconds of speech (VAD regions joined, from the channel with
+    the most speech) and compare it with options.language. None when no language is configured, the model is
+    English-only, or there is no speech."""
+    backend = load_backend(options.backend, options.model, options.device, options.compute_type,
+                           options.cpu_threads)
+    if not options.language or not backend.multilingual:
+        return None
+    speech = max((_speech_regions(normalise_loudness(channel.samples, options.loudness_target_dbfs), options)[0]
+                  for channel in audio.channels), key=len)
+    if len(speech) < TARGET_SAMPLE_RATE:
+        return None
+    probabilities = backend.language_probabilities(speech[:int(first_s * TARGET_SAMPLE_RATE)])
+    detected = max(probabilities, key=probabilities.get)
+    return LanguageCheck(configured=options.language, detected=detected,
+                         detected_probability=round(probabilities[detected], 3),
+                         configured_probability=round(probabilities.get(options.language, 0.0), 3))

@@ -40,6 +40,7 @@ _NUMBER_RUN = re.compile(
 )
 _GROUPED_NUMBER = re.compile(r"(?<![\d,])\d{1,3}(?:,\d{3})+(?![\d,])")  # 12,000 → 12000
 _SPACES = re.compile(r" {2,}")
+_COMMON_BREAKS = "，。？！、,?!"
 _KEPT_ASCII_PUNCTUATION = "'."  # don't → do|n't would break English phrases; "." may be a decimal point
 _STRAY_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")  # a "." that is not a decimal point is a clause break
 
@@ -99,12 +100,15 @@ def _traditional_characters() -> frozenset[str]:
 
 
 @lru_cache(maxsize=2)
-def _fast_patterns(language: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
-    """The translate table split for speed: punctuation → "|" as one regex sub; the rest only when present."""
+def _fast_patterns(language: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | None]:
+    """The translate table split for speed: any character it changes; punctuation → "|" as one regex sub; the
+    rest, applied only when present."""
     table = _translation_table(language)
-    breaks = "".join(re.escape(chr(code)) for code, value in table.items() if value == CLAUSE_BREAK)
+    breaks = "".join(re.escape(chr(code)) for code, value in table.items()
+                     if value == CLAUSE_BREAK and chr(code) != CLAUSE_BREAK)
     others = "".join(re.escape(chr(code)) for code, value in table.items() if value != CLAUSE_BREAK)
-    return re.compile(f"[{breaks}]"), (re.compile(f"[{others}]") if others else None)
+    return (re.compile(f"[{breaks}{others}]"), re.compile(f"[{breaks}]"),
+            re.compile(f"[{others}]") if others else None)
 
 
 @lru_cache(maxsize=1)
@@ -147,8 +151,41 @@ def _convert_number_run(run: str) -> str:
     return str(value)
 
 
+_UNIT = re.compile(f"[{_UNIT_CHARS}]")
+_RUN_CHARS = frozenset("0123456789." + _CN_NUMERALS)
+
+
 def _convert_numbers(text: str) -> str:
-    return _NUMBER_RUN.sub(_number_replacement, text)
+    """`_NUMBER_RUN.sub(_number_replacement, text)`, fast: a run without a unit character is converted digit by
+    digit, which is a str.replace per numeral over the whole text; only the blocks of numeral characters that
+    hold a unit (一万二千, 千万) go through the run regex and cn2an, and are spliced back from the original text
+    (every digit replacement is one character for one, so positions agree). Runs never leave such a block, so
+    the result is the same (tested against the regex)."""
+    digits = text
+    for numeral, digit in _CN_DIGITS.items():  # several times faster than str.translate
+        if numeral in digits:
+            digits = digits.replace(numeral, digit)
+    pieces: list[str] = []
+    cursor = 0
+    for unit in _UNIT.finditer(text):
+        if unit.start() < cursor:
+            continue  # inside the block of an earlier unit
+        start = unit.start()
+        while start > cursor and text[start - 1] in _RUN_CHARS:
+            start -= 1
+        end = unit.end()
+        while end < len(text) and text[end] in _RUN_CHARS:
+            end += 1
+        pieces.append(digits[cursor:start])
+        pieces.append(_convert_unit_block(text[start:end]))
+        cursor = end
+    pieces.append(digits[cursor:])
+    return "".join(pieces)
+
+
+@lru_cache(maxsize=65536)
+def _convert_unit_block(block: str) -> str:
+    return _NUMBER_RUN.sub(_number_replacement, block)
 
 
 def _number_replacement(match: re.Match[str]) -> str:
@@ -171,14 +208,24 @@ def _language_key(language: str) -> str:
 def normalize_for_matching(text: str, language: str = "zh") -> str:
     """The normalised text only (fast). Equal to `normalize(text, language).text`."""
     language = _language_key(language)
-    if "," in text:
-        text = _GROUPED_NUMBER.sub(lambda m: m.group().replace(",", ""), text)
     if language == "zh":
         text = _to_simplified(text)
-    breaks, others = _fast_patterns(language)
-    text = breaks.sub(CLAUSE_BREAK, text)
-    if others is not None and others.search(text):
-        text = text.translate(_translation_table(language))
+    return _normalize_simplified(text, language)
+
+
+def _normalize_simplified(text: str, language: str) -> str:
+    """`normalize_for_matching` after the Traditional → Simplified step."""
+    if "," in text:
+        text = _GROUPED_NUMBER.sub(lambda m: m.group().replace(",", ""), text)
+    anything, breaks, others = _fast_patterns(language)
+    for mark in _COMMON_BREAKS:  # str.replace of the usual marks, then a regex only if a rarer one is left: 3x faster
+        if mark in text:
+            text = text.replace(mark, CLAUSE_BREAK)
+    if anything.search(text):
+        if breaks.search(text):
+            text = breaks.sub(CLAUSE_BREAK, text)
+        if others is not None and others.search(text):
+            text = text.translate(_translation_table(language))
     if language == "zh":
         text = _convert_numbers(text)
     return _clean_dots_and_spaces(text, language)
@@ -189,10 +236,11 @@ def normalize_lines(lines: list[str] | tuple[str, ...], language: str = "zh") ->
     if any("\n" in line for line in lines):
         return [normalize_for_matching(line, language) for line in lines]
     joined = "\n".join(lines)
-    if _language_key(language) == "zh" and _may_contain_traditional(joined):
+    language = _language_key(language)
+    if language == "zh" and _may_contain_traditional(joined):
         # OpenCC's length check is per text; do it per line so the result equals the per-line normalisation
         return [normalize_for_matching(line, language) for line in lines]
-    return normalize_for_matching(joined, language).split("\n")
+    return _normalize_simplified(joined, language).split("\n")
 
 
 @dataclass(frozen=True)

@@ -213,8 +213,9 @@ def test_cli_prints_the_transcript_json(clips):
 
     from callqc.cli import app
 
-    result = CliRunner().invoke(app, ["transcribe", str(clips["stereo_diarization.wav"].file), "--language", "en",
-                                      "--json"])
+    # no --language: the English agency's language (settings agencies.acme-recovery.language), as the nightly
+    result = CliRunner().invoke(app, ["transcribe", str(clips["stereo_diarization.wav"].file),
+                                      "--agency", "acme-recovery", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert set(payload) == {"language", "duration", "backend", "model", "segments"}
@@ -233,3 +234,30 @@ def test_cli_reports_a_bad_file_by_name(tmp_path):
     result = CliRunner().invoke(app, ["transcribe", str(bad)])
     assert result.exit_code == 1
     assert "not_audio.wav" in result.output and "not_audio" in result.output
+    missing = tmp_path / "missing.wav"
+    result = CliRunner().invoke(app, ["transcribe", str(missing)])
+    assert result.exit_code == 1
+    assert "missing.wav" in result.output and "(not_found)" in result.output
+
+
+def test_language_check_warns_when_the_configured_language_is_not_spoken(clips):
+    """English decoded as zh gives confident nonsense: the CLI warns when Whisper's language identification on
+    the first 30 s of speech disagrees strongly with the configured language, and stays quiet when it agrees.
+    (Identification of these clean clips is far from the thresholds: no exact Whisper output is pinned.)"""
+    from typer.testing import CliRunner
+
+    from asr.transcribe import check_language
+    from callqc.cli import app
+
+    english, mandarin = load_audio(clips["jfk.flac"].file), load_audio(clips["zh.wav"].file)
+    wrong = check_language(english, TranscribeOptions(language="zh"))
+    assert wrong is not None and wrong.disagrees and wrong.detected == "en", wrong
+    assert not check_language(english, TranscribeOptions(language="en")).disagrees
+    assert not check_language(mandarin, TranscribeOptions(language="zh")).disagrees
+    assert check_language(english, TranscribeOptions(language=None)) is None  # nothing configured to check
+
+    result = CliRunner().invoke(app, ["transcribe", str(clips["jfk.flac"].file), "--language", "zh"])
+    assert result.exit_code == 0, result.output
+    assert "warning: jfk.flac is decoded as 'zh', but Whisper hears 'en'" in result.output
+    result = CliRunner().invoke(app, ["transcribe", str(clips["jfk.flac"].file), "--language", "en"])
+    assert result.exit_code == 0 and "warning" not in result.output

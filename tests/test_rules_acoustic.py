@@ -87,3 +87,20 @@ def test_pack_population_reference_is_the_measured_one():
     for call_id in shared_call_ids():
         stretches, largest = raised_stretches(_features(call_id).channel("agent"))
         assert not stretches and largest <= limit - 0.5, (call_id, largest, limit)
+
+
+def test_transcript_speech_rate_counts_chinese_characters_and_digits_only():
+    """Without audio features the speech rate is syllables (one per Chinese character or digit) per second of the
+    speaker's segments; the vectorised count must equal the character-class regex on any text."""
+    import random
+    import re
+
+    from qc.rules.acoustic import _cjk_or_digit_count
+
+    by_regex = re.compile(r"[\u4e00-\u9fff0-9]")
+    rng = random.Random(5)
+    for _ in range(2000):
+        text = "".join(chr(rng.choice([rng.randint(0x20, 0x7F), rng.randint(0x4DF0, 0xA010), rng.randint(0xFF00, 0xFF20),
+                                       rng.randint(0x1F600, 0x1F610)])) for _ in range(rng.randint(0, 30)))
+        assert _cjk_or_digit_count(text) == len(by_regex.findall(text)), text
+    assert _cjk_or_digit_count("您好，工号0385！OK") == 8

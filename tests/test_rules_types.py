@@ -103,3 +103,35 @@ def test_scorecard_deducts_each_rule_once_and_flags(pack):
     assert fatal.fatal and fatal.flagged and fatal.score == 0
     assert all(f.pack == "types_test" and f.pack_version == pack.version for f in fatal.findings)
     assert fatal.pack == "types_test" and fatal.pack_version == pack.version
+
+
+def test_phrase_automaton_finds_every_occurrence_a_plain_search_finds():
+    """The shared automaton (ahocorasick-rs) against str.find: every overlapping occurrence of every phrase in
+    every line, nested phrases (起诉 / 起诉您) included, and ASCII phrases only as whole words."""
+    import random
+
+    from qc.rules.matching import PhraseIndex, _is_word_char, _line_starts
+
+    phrases = ["起诉", "起诉您", "诉您", "您", "上门", "debt", "pay", "pay now", "12378"]
+    index = PhraseIndex()
+    for slot, phrase in enumerate(phrases):
+        index.new_slot()
+        index.add(phrase, slot)
+    index.build()
+    rng = random.Random(11)
+    alphabet = ["起诉", "您", "上门", "诉", "debt", "indebted", "pay", " ", "now", "|", "1237", "8", "x"]
+    for _ in range(300):
+        lines = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(1, 4))]
+        found = index.scan("\n".join(lines), _line_starts(lines))
+        expected: dict[int, list] = {}
+        for line_no, line in enumerate(lines):
+            for slot, phrase in enumerate(phrases):
+                position = line.find(phrase)
+                while position >= 0:
+                    end = position + len(phrase)
+                    whole = not (_is_word_char(phrase[0]) and position > 0 and _is_word_char(line[position - 1])) and \
+                        not (_is_word_char(phrase[-1]) and end < len(line) and _is_word_char(line[end]))
+                    if whole:
+                        expected.setdefault(slot, []).append((line_no, position, end))
+                    position = line.find(phrase, position + 1)
+        assert {slot: sorted(hits) for slot, hits in found.items()} == expected, lines

@@ -55,3 +55,19 @@ def test_phrase_and_text_meet_whichever_way_numbers_are_written():
 def test_normalize_lines_equals_line_by_line():
     lines = ["喂，您好", "欠款一萬二千元", "工号四七一二", "", "ok, 12,000 dollars"]
     assert normalize_lines(lines) == [normalize_for_matching(line) for line in lines]
+
+
+def test_fast_number_conversion_equals_the_run_regex():
+    """The scoring path converts numbers with one translate plus cn2an on unit blocks only; it must give exactly
+    what the run regex gives, on the sample calls and on random strings of numerals, digits, dots and words."""
+    import random
+
+    from qc.textnorm import _NUMBER_RUN, _convert_numbers, _number_replacement
+    from tests.rules_fixtures import load_shared_call, shared_call_ids
+
+    texts = [segment.text for call_id in shared_call_ids() for segment in load_shared_call(call_id)[1].segments]
+    rng = random.Random(3)
+    alphabet = "零〇一二两三四五六七八九十百千万亿0123456789.块元号|，别这"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24))) for _ in range(3000)]
+    for text in texts:
+        assert _convert_numbers(text) == _NUMBER_RUN.sub(_number_replacement, text), text

@@ -59,6 +59,10 @@ class Backend(Protocol):
 
     def transcribe(self, samples: np.ndarray, options: DecodeOptions) -> list[RawSegment]: ...
 
+    def language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
+        """Whisper's language identification on the first 30 s of the samples: language → probability."""
+        ...
+
 
 def resolve_device(device: str, backend: str = "faster-whisper") -> str:
     """"auto" → "cuda" when the backend's runtime (CTranslate2 or torch) sees a CUDA device, else "cpu"."""

@@ -59,3 +59,9 @@ class FasterWhisperBackend:
             )
             for s in segments
         ]
+
+    def language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
+        if not self.multilingual:
+            return {"en": 1.0}
+        _language, _probability, ranked = self.model.detect_language(audio=samples[:30 * 16000])
+        return {language: float(probability) for language, probability in ranked}

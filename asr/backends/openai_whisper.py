@@ -59,3 +59,14 @@ class OpenAIWhisperBackend:
             )
             for s in result["segments"]
         ]
+
+    def language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
+        import torch
+        import whisper
+
+        if not self.multilingual:
+            return {"en": 1.0}
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples), self.model.dims.n_mels).to(self.device)
+        with torch.no_grad():
+            _tokens, probabilities = self.model.detect_language(mel)
+        return {language: float(probability) for language, probability in probabilities.items()}

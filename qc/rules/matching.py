@@ -10,9 +10,10 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
-import ahocorasick
+import ahocorasick_rs
 import numpy as np
 
 from qc.textnorm import CLAUSE_BREAK, NormalizedText, normalize, normalize_for_matching, normalize_lines
@@ -27,6 +28,11 @@ Hit = tuple[int, int, int]  # (segment index, start, end) in that segment's norm
 MAX_SYNONYM_VARIANTS = 64  # per phrase; a typo in a synonym table must not explode the automaton
 
 
+def _line_starts(lines: Sequence[str]) -> list[int]:
+    """Where each line starts in the lines joined by newlines."""
+    return list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+
+
 def _is_word_char(char: str) -> bool:
     return char.isascii() and char.isalnum()
 
@@ -37,7 +43,8 @@ class PhraseIndex:
     def __init__(self) -> None:
         self._slots_by_phrase: dict[str, list[int]] = {}
         self._slot_count = 0
-        self._automaton: ahocorasick.Automaton | None = None
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        self._phrase_info: list[tuple[tuple[int, ...], bool, bool]] = []  # slots, whole-word left / right
         self.slot_owner: dict[int, str | None] = {}  # slot → rule id (None: pack-level, e.g. negation cues)
         self.owner: str | None = None  # the rule being compiled
 
@@ -67,33 +74,35 @@ class PhraseIndex:
             slots.append(slot)
 
     def build(self) -> None:
-        automaton = ahocorasick.Automaton()
-        for phrase, slots in self._slots_by_phrase.items():
-            # ASCII words must match whole words ("debt" is not in "indebted"); CJK has no word boundaries
-            needs_boundary = (_is_word_char(phrase[0]), _is_word_char(phrase[-1]))
-            automaton.add_word(phrase, (len(phrase), tuple(slots), needs_boundary))
-        if len(automaton):
-            automaton.make_automaton()
-            self._automaton = automaton
+        phrases = list(self._slots_by_phrase)
+        # ASCII words must match whole words ("debt" is not in "indebted"); CJK has no word boundaries
+        self._phrase_info = [
+            (tuple(self._slots_by_phrase[phrase]), _is_word_char(phrase[0]), _is_word_char(phrase[-1]))
+            for phrase in phrases
+        ]
+        self._automaton = ahocorasick_rs.AhoCorasick(phrases) if phrases else None
 
-    def scan(self, lines: Sequence[str]) -> dict[int, list[Hit]]:
-        """All phrase hits in the given normalised lines, grouped by slot."""
+    def scan(self, joined: str, line_starts: Sequence[int]) -> dict[int, list[Hit]]:
+        """All phrase hits (overlapping ones too) in normalised lines joined by newlines, grouped by slot."""
         hits: dict[int, list[Hit]] = {}
         if self._automaton is None:
             return hits
-        joined = "\n".join(lines)
-        line_starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-        for end_index, (length, slots, (left_word, right_word)) in self._automaton.iter(joined):
-            start = end_index - length + 1
+        info = self._phrase_info
+        for phrase, start, end in self._automaton.find_matches_as_indexes(joined, overlapping=True):
+            slots, left_word, right_word = info[phrase]
             if left_word and start > 0 and _is_word_char(joined[start - 1]):
                 continue
-            if right_word and end_index + 1 < len(joined) and _is_word_char(joined[end_index + 1]):
+            if right_word and end < len(joined) and _is_word_char(joined[end]):
                 continue
             line = bisect_right(line_starts, start) - 1
             local = start - line_starts[line]
-            hit = (line, local, local + length)
+            hit = (line, local, local + end - start)
             for slot in slots:
-                hits.setdefault(slot, []).append(hit)
+                found = hits.get(slot)
+                if found is None:
+                    hits[slot] = [hit]
+                else:
+                    found.append(hit)
         return hits
 
 
@@ -178,8 +187,10 @@ class CallContext:
         self.history = tuple(history)
         self.model_scores = model_scores
         self.segments: tuple[Segment, ...] = transcript.segments
+        self.speakers: list[str] = [s.speaker for s in self.segments]
         self.lines: list[str] = normalize_lines([s.text for s in self.segments], pack_language) if self.segments else []
-        self.hits = index.scan(self.lines) if self.lines else {}
+        self._joined = ("\n".join(self.lines), _line_starts(self.lines))
+        self.hits = index.scan(*self._joined) if self.lines else {}
         self.negation_window = negation_window
         self._negation_cues: dict[int, list[tuple[int, int]]] = {}
         for segment, start, end in self.hits.get(negation_slot, ()) if negation_slot is not None else ():
@@ -190,15 +201,32 @@ class CallContext:
         self._rules_by_id = rules_by_id
         self._results: dict[str, list[Finding]] = {}
         self._offset_maps: dict[int, NormalizedText] = {}
-        self._joined: tuple[str, list[int]] | None = None
         self._sound_lines: dict[int, str] = {}
         self._embeddings: dict[int, np.ndarray] = {}
+        self._scoped: dict[str, tuple[int, ...]] = {}
+        self._joined_by_scope: dict[str, tuple[str, list[int], Sequence[int]]] = {}
 
     # ---- text -----------------------------------------------------------------------------------
     def in_scope(self, segment_index: int, scope: str) -> bool:
-        speaker = self.segments[segment_index].speaker
+        speaker = self.speakers[segment_index]
         # mono recordings have "unknown" speakers: keep them in every scope rather than miss a threat
         return scope == "any" or speaker == scope or speaker == "unknown"
+
+    def segments_in(self, scope: str) -> tuple[int, ...]:
+        """Indices of the segments in scope (`in_scope`), in transcript order; computed once per scope."""
+        indices = self._scoped.get(scope)
+        if indices is None:
+            if scope == "any":
+                indices = tuple(range(len(self.segments)))
+            else:
+                indices = tuple(i for i, speaker in enumerate(self.speakers) if speaker == scope or speaker == "unknown")
+            self._scoped[scope] = indices
+        return indices
+
+    @cached_property
+    def time_ordered(self) -> list[Segment]:
+        """The segments by start time (silence and overtalk from the transcript's timing)."""
+        return sorted(self.segments, key=lambda s: s.start)
 
     def is_negated(self, segment_index: int, start: int) -> bool:
         """A negation cue ends within the window before `start`, in the same clause, with no breaker between."""
@@ -234,12 +262,17 @@ class CallContext:
             self._offset_maps[segment_index] = mapping
         return mapping.original_text(start, end)
 
-    def joined_lines(self) -> tuple[str, list[int]]:
-        """All normalised lines joined by newlines, and each line's start (for regex rules)."""
-        if self._joined is None:
-            starts = list(itertools.accumulate((len(line) + 1 for line in self.lines[:-1]), initial=0))
-            self._joined = ("\n".join(self.lines), starts)
-        return self._joined
+    def joined_lines(self, scope: str = "any") -> tuple[str, list[int], Sequence[int]]:
+        """The normalised lines of the segments in scope joined by newlines, each line's start in the joined
+        text and its segment index (for regex rules: one scan per rule over the text it may judge)."""
+        if scope == "any":
+            return (*self._joined, range(len(self.lines)))
+        joined = self._joined_by_scope.get(scope)
+        if joined is None:
+            indices = self.segments_in(scope)
+            lines = [self.lines[i] for i in indices]
+            joined = self._joined_by_scope[scope] = ("\n".join(lines), _line_starts(lines), indices)
+        return joined
 
     def time_at(self, segment_index: int, position: int) -> float:
         """Approximate time of a character position, interpolated over the segment."""

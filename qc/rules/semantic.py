@@ -65,7 +65,7 @@ class SemanticRule(Rule):
         return best, nearest, to_misses
 
     def evaluate(self, context: CallContext) -> list[Finding]:
-        indices = [i for i, s in enumerate(context.segments) if context.in_scope(i, self.config.scope) and s.text.strip()]
+        indices = [i for i in context.segments_in(self.config.scope) if context.segments[i].text.strip()]
         if not indices:
             return []
         vectors = context.embeddings(indices, _embed)

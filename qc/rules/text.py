@@ -43,6 +43,7 @@ class _TextMatcher:
                  sound_alike: bool = False):
         groups = _groups(phrases)
         self.group_slots = [compiler.add_phrase_group(group, field_name) for group in groups]
+        self._slot_set = frozenset(self.group_slots)
         self.exclude_slot = compiler.add_phrase_group(exclude, "exclude") if exclude else None
         self.sound_patterns: list[re.Pattern[str] | None] = [
             sound_pattern(compiler.normalised_variants(group, field_name)) if sound_alike else None
@@ -51,8 +52,11 @@ class _TextMatcher:
         self.sound_alike = sound_alike and any(p is not None for p in self.sound_patterns)
 
     def _raw_hits(self, context: CallContext, group: int, segments: Iterable[int] | None, sound: bool) -> list[Hit]:
-        """Exact hits of a group, plus (with `sound`) its near-sound hits in the given segments (all when None)."""
+        """Exact hits of a group, plus (with `sound`) its near-sound hits, in the given segments (all when None)."""
         exact = context.hits.get(self.group_slots[group], [])
+        if segments is not None:
+            wanted = set(segments)
+            exact = [hit for hit in exact if hit[0] in wanted]
         pattern = self.sound_patterns[group] if sound else None
         if pattern is None:
             return list(exact)
@@ -65,13 +69,15 @@ class _TextMatcher:
 
     def hits(self, context: CallContext, scope: str, negation: bool,
              segments: Iterable[int] | None = None, sound: bool = True) -> list[list[Hit]]:
-        """Per group: the hits in scope that are neither negated nor inside an excluded phrase. Near-sound hits
-        (rules with sound_alike; `sound=False` skips them) are looked for in `segments` only (all segments in
-        scope when None)."""
-        exclusions = context.hits.get(self.exclude_slot, ()) if self.exclude_slot is not None else ()
+        """Per group: the hits in scope that are neither negated nor inside an excluded phrase, in `segments` only
+        (all segments in scope when None). Near-sound hits come only from rules with sound_alike, and not with
+        `sound=False`."""
+        exclusions: dict[int, list[tuple[int, int]]] = {}  # segment → spans of excluded phrases
+        for segment, start, end in context.hits.get(self.exclude_slot, ()) if self.exclude_slot is not None else ():
+            exclusions.setdefault(segment, []).append((start, end))
         sound = sound and self.sound_alike
         if sound and segments is None:
-            segments = [i for i in range(len(context.segments)) if context.in_scope(i, scope)]
+            segments = context.segments_in(scope)
         result: list[list[Hit]] = []
         for group in range(len(self.group_slots)):
             kept = []
@@ -81,14 +87,14 @@ class _TextMatcher:
                     continue
                 if negation and context.is_negated(segment, start):
                     continue
-                if any(s == segment and e_start < end and start < e_end for s, e_start, e_end in exclusions):
+                if any(e_start < end and start < e_end for e_start, e_end in exclusions.get(segment, ())):
                     continue
                 kept.append(hit)
             result.append(kept)
         return result
 
     def has_any_raw_hit(self, context: CallContext) -> bool:
-        return self.sound_alike or any(slot in context.hits for slot in self.group_slots)
+        return self.sound_alike or not self._slot_set.isdisjoint(context.hits.keys())
 
 
 def _evidence(context: CallContext, hits: list[Hit]) -> str:
@@ -202,16 +208,15 @@ class RegexRule(Rule):
         self.exclusion = re.compile("|".join(f"(?:{p})" for p in config.exclude_patterns)) if config.exclude_patterns else None
 
     def matches(self, context: CallContext) -> list[Hit]:
-        joined, starts = context.joined_lines()
+        joined, starts, segments = context.joined_lines(self.config.scope)
         hits: list[Hit] = []
         found = [m for pattern in self.patterns for m in pattern.finditer(joined)]
         for match in sorted(found, key=lambda m: m.start()):
             if match.end() == match.start() or "\n" in match.group():
                 continue  # empty matches and matches across segments are not evidence
-            segment = _line_of(starts, match.start())
-            start, end = match.start() - starts[segment], match.end() - starts[segment]
-            if not context.in_scope(segment, self.config.scope):
-                continue
+            line = _line_of(starts, match.start())
+            segment = segments[line]
+            start, end = match.start() - starts[line], match.end() - starts[line]
             if self.config.negation and context.is_negated(segment, start):
                 continue
             if self.exclusion is not None and any(
@@ -329,10 +334,10 @@ class RequiredPhraseRule(Rule):
         config = self.config
         talk_before: dict[int, float] = {}  # speaker's talk time before each of their segments
         talked = 0.0
-        for index, segment in enumerate(context.segments):
-            if context.in_scope(index, config.scope):
-                talk_before[index] = talked
-                talked += max(segment.end - segment.start, 0.0)
+        for index in context.segments_in(config.scope):
+            talk_before[index] = talked
+            segment = context.segments[index]
+            talked += max(segment.end - segment.start, 0.0)
         if not talk_before:
             return []  # the speaker never spoke: nothing to judge
 
