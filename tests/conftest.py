@@ -22,6 +22,11 @@ ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
 POSTGRES_ADMIN_URL = os.environ.get("CALLQC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The orchestration fixtures (flows_fixtures.py) as a plugin: a session fixture must be registered once. Imported
+# into several test modules, it is registered again for each, and runs once per module (the labelled run's 8
+# Whisper transcriptions twice, a second Prefect server).
+pytest_plugins = ["flows_fixtures"]
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -167,3 +172,4 @@ def sqlite_url(tmp_path) -> str:
 def artifacts_dir() -> Path:
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     return ARTIFACTS_DIR
+

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,7 @@ LABELLED_CALLS_DIR = next((d for d in (SAMPLES_DIR / "calls", SHARED_DIR / "data
                            if (d / "callA_01.flac").exists()), SHARED_DIR / "data" / "calls")
 # The three shortest labelled calls (56-70 s): one compliant, two with violations. Whisper base ≈ 5 s each.
 SHORT_CALLS = ("callA_03", "callA_04", "callA_06")
+ALL_CALLS = tuple(sorted(p.stem for p in LABELLED_CALLS_DIR.glob("callA_*.flac")))
 RUN_DAY = date(2026, 11, 20)
 
 
@@ -191,3 +193,82 @@ def dask_cluster(root: Path, api_url: str, n_workers: int = 2) -> Iterator[DaskC
     finally:
         for process in processes.values():
             stop_group(process, (signal.SIGTERM, signal.SIGTERM))
+
+
+# ---- stored results, and one sequential run over the 8 labelled calls --------------------------------
+
+def _sessions(url: str):
+    from callqc.db import make_engine, session_factory
+
+    return session_factory(make_engine(url))
+
+
+def _fresh_bucket(s3_settings):
+    from callqc.settings import Settings
+    from callqc.storage import RecordingStore
+
+    data = s3_settings.model_dump()
+    data["storage"]["bucket"] = f"t-{uuid.uuid4().hex[:12]}"
+    settings = Settings.model_validate(data)
+    store = RecordingStore(settings)
+    store.ensure_bucket()
+    return settings, store
+
+
+def _migrated_sqlite(tmp_path) -> str:
+    from callqc import db
+
+    url = f"sqlite:///{tmp_path / 'callqc.db'}"
+    db.upgrade(url)
+    return url
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What the flow stored for one recording, comparable across runs."""
+
+    status: str
+    score: float | None
+    flagged: bool | None
+    findings: tuple[tuple, ...]
+    segments: tuple[tuple, ...]
+
+
+def stored_results(database_url: str) -> dict[str, CallResult]:
+    """call_id → its stored status, score, findings and transcript segments."""
+    from sqlalchemy import select
+
+    from callqc.db import session_scope
+    from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
+
+    results = {}
+    with session_scope(_sessions(database_url)) as session:
+        for recording in session.scalars(select(Recording).order_by(Recording.key)):
+            score = session.scalar(select(CallScoreRow).where(CallScoreRow.recording_id == recording.id))
+            findings = session.scalars(select(FindingRow).where(FindingRow.recording_id == recording.id)
+                                       .order_by(FindingRow.rule_id, FindingRow.start_s)).all()
+            segments = session.scalars(select(SegmentRow).join(TranscriptRow)
+                                       .where(TranscriptRow.recording_id == recording.id)
+                                       .order_by(SegmentRow.idx)).all()
+            results[recording.call_id] = CallResult(
+                recording.status, score and score.score, score and score.flagged,
+                tuple((f.rule_id, f.category, f.severity, f.start_s, f.end_s, f.text) for f in findings),
+                tuple((s.start_s, s.end_s, s.speaker, s.text) for s in segments))
+    return results
+
+
+@pytest.fixture(scope="session")
+def labelled_run(s3_settings, prefect_api, tmp_path_factory):
+    """One sequential nightly run over the 8 labelled calls, shared by the tests of several modules (registered
+    in conftest, so the session computes it once)."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.nightly import nightly_qc
+
+    tmp_path = tmp_path_factory.mktemp("labelled")
+    bucket_settings, store = _fresh_bucket(s3_settings)
+    settings = flow_settings(bucket_settings, _migrated_sqlite(tmp_path))
+    upload_calls(settings, store, ALL_CALLS, tmp_path)
+    sequential = nightly_qc.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    state = sequential(day=RUN_DAY, settings=settings, return_state=True)
+    return settings, state

@@ -12,21 +12,18 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from dataclasses import dataclass
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
 from conftest import REPO_ROOT
-from flows_fixtures import (LABELLED_CALLS_DIR, RUN_DAY, SHORT_CALLS, flow_settings,  # noqa: F401
-                            prefect_api, table_counts, thread_flow, upload_calls)
+from flows_fixtures import (ALL_CALLS, LABELLED_CALLS_DIR, RUN_DAY, SHORT_CALLS, _fresh_bucket, _migrated_sqlite,
+                            _sessions, flow_settings, stored_results, table_counts, thread_flow, upload_calls)
 from labelled_calls import DetectionTally, FoundFinding, evaluate_call
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
-ALL_CALLS = tuple(sorted(p.stem for p in LABELLED_CALLS_DIR.glob("callA_*.flac")))
 # Thresholds for the labelled run, from the spread over CT2_FORCE_CPU_ISA = AVX512 / AVX2 / GENERIC × cpu_threads
 # 1 / 2 on two CPUs (bench/asr_spread.py, docs/asr-robustness.md). Labels found: 10/10 on every configuration of
 # an AVX-512 EPYC, 9/10 on both of an AVX2-only EPYC (callA_06's pressure turn heard as 还清→环境, 否则→左则). No
@@ -36,81 +33,6 @@ RECALL_FLOOR = 0.8  # margin: one more label of ten may be lost to a changed tok
 COMPLIANT_FLAGGED_CEILING = 0  # margin: 20 score points (a major finding) on every compliant call
 VIOLATING_UNFLAGGED_CEILING = 0  # margin: the closest violating call scored 75, fatal ones 0
 UNEXPECTED_CEILING = 3  # measured 1; margin 2
-
-
-def _sessions(url: str):
-    from callqc.db import make_engine, session_factory
-
-    return session_factory(make_engine(url))
-
-
-def _fresh_bucket(s3_settings):
-    from callqc.settings import Settings
-    from callqc.storage import RecordingStore
-
-    data = s3_settings.model_dump()
-    data["storage"]["bucket"] = f"t-{uuid.uuid4().hex[:12]}"
-    settings = Settings.model_validate(data)
-    store = RecordingStore(settings)
-    store.ensure_bucket()
-    return settings, store
-
-
-def _migrated_sqlite(tmp_path) -> str:
-    from callqc import db
-
-    url = f"sqlite:///{tmp_path / 'callqc.db'}"
-    db.upgrade(url)
-    return url
-
-
-@dataclass(frozen=True)
-class CallResult:
-    """What the flow stored for one recording, comparable across runs."""
-
-    status: str
-    score: float | None
-    flagged: bool | None
-    findings: tuple[tuple, ...]
-    segments: tuple[tuple, ...]
-
-
-def stored_results(database_url: str) -> dict[str, CallResult]:
-    """call_id → its stored status, score, findings and transcript segments."""
-    from callqc.db import session_scope
-    from callqc.db.models import CallScoreRow, FindingRow, Recording, SegmentRow, TranscriptRow
-
-    results = {}
-    with session_scope(_sessions(database_url)) as session:
-        for recording in session.scalars(select(Recording).order_by(Recording.key)):
-            score = session.scalar(select(CallScoreRow).where(CallScoreRow.recording_id == recording.id))
-            findings = session.scalars(select(FindingRow).where(FindingRow.recording_id == recording.id)
-                                       .order_by(FindingRow.rule_id, FindingRow.start_s)).all()
-            segments = session.scalars(select(SegmentRow).join(TranscriptRow)
-                                       .where(TranscriptRow.recording_id == recording.id)
-                                       .order_by(SegmentRow.idx)).all()
-            results[recording.call_id] = CallResult(
-                recording.status, score and score.score, score and score.flagged,
-                tuple((f.rule_id, f.category, f.severity, f.start_s, f.end_s, f.text) for f in findings),
-                tuple((s.start_s, s.end_s, s.speaker, s.text) for s in segments))
-    return results
-
-
-# ---- one sequential run over the 8 labelled calls, shared by several tests ---------------------------
-
-@pytest.fixture(scope="session")
-def labelled_run(s3_settings, prefect_api, tmp_path_factory):  # noqa: F811 - the fixture, imported above
-    from prefect.task_runners import ThreadPoolTaskRunner
-
-    from flows.nightly import nightly_qc
-
-    tmp_path = tmp_path_factory.mktemp("labelled")
-    bucket_settings, store = _fresh_bucket(s3_settings)
-    settings = flow_settings(bucket_settings, _migrated_sqlite(tmp_path))
-    upload_calls(settings, store, ALL_CALLS, tmp_path)
-    sequential = nightly_qc.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
-    state = sequential(day=RUN_DAY, settings=settings, return_state=True)
-    return settings, state
 
 
 @pytest.mark.asr_output
@@ -297,7 +219,7 @@ def _row_counts(database_url: str) -> tuple[int, int]:
 def test_killed_run_resumes_and_completes_every_recording_exactly_once(bucket_settings, store, sqlite_url,
                                                                        tmp_path):
     settings = flow_settings(bucket_settings, sqlite_url, transcribe_concurrency=1)
-    keys = upload_calls(settings, store, SHORT_CALLS, tmp_path)
+    keys = upload_calls(settings, store, SHORT_CALLS[1:], tmp_path)  # two calls: the kill lands after the first
     settings_file = tmp_path / "callqc.yaml"
     settings_file.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True))
     env = {**os.environ, "CALLQC_SETTINGS": str(settings_file), "PREFECT_HOME": str(tmp_path / "prefect-home"),

@@ -19,9 +19,8 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, _free_port
-from flows_fixtures import (RUN_DAY, flow_settings, rows_per_recording, start_group, stop_group, table_counts,
-                            upload_calls, wait_for)
-from test_flows import stored_results
+from flows_fixtures import (RUN_DAY, flow_settings, rows_per_recording, start_group, stop_group, stored_results,
+                            table_counts, upload_calls, wait_for)
 
 SERVER_START_TIMEOUT_S = 120
 RUN_TIMEOUT_S = 300

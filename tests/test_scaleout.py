@@ -18,16 +18,15 @@ from pathlib import Path
 import pytest
 from distributed import Client
 
-from flows_fixtures import (RUN_DAY, SHORT_CALLS, dask_cluster, flow_settings, prefect_api,  # noqa: F401
-                            rows_per_recording, table_counts, upload_calls, wait_for)
-from test_flows import _fresh_bucket, labelled_run, stored_results  # noqa: F401 - the session's sequential run
+from flows_fixtures import (RUN_DAY, SHORT_CALLS, _fresh_bucket, dask_cluster, flow_settings, rows_per_recording,
+                            stored_results, table_counts, upload_calls, wait_for)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.usefixtures("prefect_api")]
 on_postgres = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
 @pytest.fixture(scope="module")
-def cluster(prefect_api, tmp_path_factory):  # noqa: F811 - the fixture, imported above
+def cluster(prefect_api, tmp_path_factory):
     """One cluster for this module: the kill test (last) leaves it with one worker."""
     with dask_cluster(tmp_path_factory.mktemp("cluster"), prefect_api, n_workers=2) as cluster:
         yield cluster
