@@ -24,8 +24,8 @@ MIN_SILENCE_S = 0.5  # shorter gaps are not reported as silence spans
 LOUD_MARGIN_DB = 6.0  # loud span: speech this far above the channel's median speech level
 MIN_LOUD_S = 0.3
 PITCH_FMIN_HZ, PITCH_FMAX_HZ = 60.0, 400.0
-PITCH_SAMPLE_RATE = 8000
-PITCH_DECIMATION = TARGET_SAMPLE_RATE // PITCH_SAMPLE_RATE
+NARROWBAND_RATE = 8000  # pitch and onsets are measured at telephone bandwidth
+NARROWBAND_DECIMATION = TARGET_SAMPLE_RATE // NARROWBAND_RATE
 PITCH_FRAME, PITCH_HOP = 512, 80  # 64 ms window (a 60 Hz period fits 3.8 times), 10 ms hop at 8 kHz
 NO_SPEECH_DBFS = -120.0  # reported level of a channel without speech
 LEVEL_PIECE_S = 1.0  # speech is cut into pieces this long for the per-second levels (agitation)
@@ -77,9 +77,10 @@ def _intersection(a: tuple[Span, ...], b: tuple[Span, ...], min_length_s: float)
     return tuple(sorted(overlaps, key=lambda s: s.start))
 
 
-def speech_mask(levels_db: np.ndarray) -> np.ndarray:
-    """Voiced frames of a channel from its per-frame levels."""
-    floor = float(np.percentile(levels_db, 10))
+def speech_mask(levels_db: np.ndarray, floor_db: float | None = None) -> np.ndarray:
+    """Voiced frames of a channel from its per-frame levels (floor_db: the noise floor, when the levels are
+    of a part of a channel only)."""
+    floor = float(np.percentile(levels_db, 10)) if floor_db is None else floor_db
     threshold = max(floor + SPEECH_ABOVE_FLOOR_DB, float(levels_db.max()) - SPEECH_BELOW_PEAK_DB,
                     ABSOLUTE_SILENCE_DBFS)
     return levels_db > threshold
@@ -99,10 +100,10 @@ def _pitch(samples: np.ndarray, speech_spans: tuple[Span, ...]) -> tuple[float |
     voiced_f0 = []
     for span in speech_spans:
         piece = samples[int(span.start * TARGET_SAMPLE_RATE):int(span.end * TARGET_SAMPLE_RATE)]
-        if len(piece) < PITCH_FRAME * PITCH_DECIMATION:
+        if len(piece) < PITCH_FRAME * NARROWBAND_DECIMATION:
             continue
-        f0 = librosa.yin(soxr.resample(piece, TARGET_SAMPLE_RATE, PITCH_SAMPLE_RATE), fmin=PITCH_FMIN_HZ,
-                         fmax=PITCH_FMAX_HZ, sr=PITCH_SAMPLE_RATE, frame_length=PITCH_FRAME, hop_length=PITCH_HOP,
+        f0 = librosa.yin(soxr.resample(piece, TARGET_SAMPLE_RATE, NARROWBAND_RATE), fmin=PITCH_FMIN_HZ,
+                         fmax=PITCH_FMAX_HZ, sr=NARROWBAND_RATE, frame_length=PITCH_FRAME, hop_length=PITCH_HOP,
                          center=False)
         # yin answers every frame; values pinned at the search limits are unvoiced frames, not pitch
         f0 = np.where((f0 > PITCH_FMIN_HZ * 1.05) & (f0 < PITCH_FMAX_HZ * 0.95), f0, np.nan)
@@ -140,26 +141,32 @@ def _speech_rate(samples: np.ndarray, speech_spans: tuple[Span, ...], speech_sec
     """Syllable-like energy onsets per second of speech.
 
     One onset-strength envelope for the whole channel (one mel spectrogram), peaks picked span by span: per-span
-    spectrograms cost five times as much, most of it rebuilding the same mel filter bank for every span."""
+    spectrograms cost five times as much, most of it rebuilding the same mel filter bank for every span. The
+    envelope is computed at 8 kHz (telephone speech has nothing above 4 kHz) with the same 10 ms hop: 3.5x
+    cheaper, and the rates of the 12 sample calls' channels moved by at most 0.07 (Mandarin) / 0.21 (English
+    espeak) onsets per second."""
     import librosa
+    import soxr
 
     if speech_seconds < 1.0:
         return None
-    envelope = librosa.onset.onset_strength(y=samples, sr=TARGET_SAMPLE_RATE, hop_length=HOP)
+    hop = HOP // NARROWBAND_DECIMATION  # 10 ms at 8 kHz
+    envelope = librosa.onset.onset_strength(y=soxr.resample(samples, TARGET_SAMPLE_RATE, NARROWBAND_RATE),
+                                            sr=NARROWBAND_RATE, hop_length=hop, n_fft=1024)
     onsets = 0
     for span in speech_spans:
         first, last = int(span.start * TARGET_SAMPLE_RATE) // HOP, int(span.end * TARGET_SAMPLE_RATE) // HOP
         if (last - first) * HOP < FRAME * 4:
             continue
         onsets += len(librosa.onset.onset_detect(onset_envelope=envelope[max(0, first - ONSET_LEAD):last + 1],
-                                                 sr=TARGET_SAMPLE_RATE, hop_length=HOP, units="frames"))
+                                                 sr=NARROWBAND_RATE, hop_length=hop, units="frames"))
     return round(onsets / speech_seconds, 2)
 
 
-def channel_features(samples: np.ndarray, speaker: str) -> ChannelFeatures:
+def channel_features(samples: np.ndarray, speaker: str, floor_db: float | None = None) -> ChannelFeatures:
     duration = len(samples) / TARGET_SAMPLE_RATE
     levels = frame_rms_dbfs(samples, FRAME, HOP)
-    voiced = speech_mask(levels)
+    voiced = speech_mask(levels, floor_db)
     spans = _frames_to_spans(voiced, MERGE_GAP_S, MIN_SPEECH_S)
     speech_seconds = round(sum(s.duration for s in spans), 3)
     silences = _gaps(spans, duration, 0.0)
@@ -188,12 +195,31 @@ def channel_features(samples: np.ndarray, speaker: str) -> ChannelFeatures:
     )
 
 
-def acoustic_features(audio: LoadedAudio, channel_map: dict[str, str] | None = None) -> AcousticFeatures:
-    """Per-channel features plus the call-level overtalk (both voiced) and silence (nobody voiced) spans."""
-    channels = tuple(channel_features(c.samples, audio.speaker_of(c, channel_map)) for c in audio.channels)
+def _only(samples: np.ndarray, spans: tuple[Span, ...]) -> np.ndarray:
+    """The samples inside the spans; digital silence elsewhere."""
+    kept = np.zeros_like(samples)
+    for span in spans:
+        first, last = int(span.start * TARGET_SAMPLE_RATE), int(span.end * TARGET_SAMPLE_RATE)
+        kept[first:last] = samples[first:last]
+    return kept
+
+
+def acoustic_features(audio: LoadedAudio, channel_map: dict[str, str] | None = None,
+                      speaker_spans: dict[str, tuple[Span, ...]] | None = None) -> AcousticFeatures:
+    """Per-channel features plus the call-level overtalk (both voiced) and silence (nobody voiced) spans.
+
+    speaker_spans (a mixed channel split into speakers, asr.speakers): one set of features per speaker, measured
+    on that speaker's turns of the channel; overtalk cannot be told apart on one channel and is not reported."""
+    if speaker_spans and len(audio.channels) == 1:
+        samples = audio.channels[0].samples
+        floor = float(np.percentile(frame_rms_dbfs(samples, FRAME, HOP), 10))  # the mix's, not a masked part's
+        channels = tuple(channel_features(_only(samples, spans), speaker, floor)
+                         for speaker, spans in sorted(speaker_spans.items()))
+    else:
+        channels = tuple(channel_features(c.samples, audio.speaker_of(c, channel_map)) for c in audio.channels)
     duration = round(audio.duration_s, 3)
     overtalk: tuple[Span, ...] = ()
-    if len(channels) == 2:
+    if len(channels) == 2 and len(audio.channels) == 2:
         overtalk = _intersection(channels[0].speech_spans, channels[1].speech_spans, MIN_SPEECH_S)
     anyone = _union([s for c in channels for s in c.speech_spans])
     silences = _gaps(anyone, duration, MIN_SILENCE_S)

@@ -4,7 +4,9 @@ Per channel: loudness normalisation → Silero VAD (shipped inside faster-whispe
 at temperature 0 with the configured language → segments split back at the VAD speech regions (word
 timestamps tell which region each word came from, so one segment never spans the other party's turn) →
 guards (Simplified output, phantom phrases, repetition loops, no-speech / low-confidence checks). Stereo
-channels are transcribed separately, attributed through the channel map and merged by time.
+channels are transcribed separately, attributed through the channel map and merged by time. One mixed channel
+is split into two voices (asr.speakers): Whisper's words are cut at the voice turns, and each voice is named
+agent or customer by what it says.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import numpy as np
 from asr.audio import TARGET_SAMPLE_RATE, LoadedAudio, load_audio, normalise_loudness
 from asr.backends import DecodeOptions, RawSegment, available_cores, load_backend, resolve_device
 from asr.guards import cut_repetition_loops, is_empty_text, remove_phantom_phrases, to_simplified
-from qc.domain import AcousticFeatures, Segment, Transcript, Word
+from asr.speakers import VoiceTurn, assign_roles, role_spans, split_voices, voice_at
+from qc.domain import AcousticFeatures, Segment, Span, Transcript, Word
 
 # Simplified-Chinese prompt: steers Whisper towards Simplified characters and punctuation.
 DEFAULT_INITIAL_PROMPTS = {"zh": "以下是普通话的句子。"}
@@ -41,6 +44,9 @@ class TranscribeOptions:
     word_timestamps: bool = False  # keep words on the segments (they are always computed to split at VAD gaps)
     temperatures: tuple[float, ...] = (0.0,)  # add fallbacks only knowingly: 3-10x slower on bad audio
     initial_prompt: str | None = None  # None: DEFAULT_INITIAL_PROMPTS for the language
+    # Domain words for the decoder (faster-whisper `hotwords`: agency names, 工号, collection vocabulary);
+    # dropped on re-decodes, and read back as a segment's whole text they are removed like the prompt.
+    hotwords: str | None = None
     condition_on_previous_text: bool = False  # True lets one hallucination seed the next window
     max_duration_s: float | None = None
     loudness_target_dbfs: float = -20.0
@@ -55,6 +61,11 @@ class TranscribeOptions:
     logprob_threshold: float = -1.0
     drop_logprob_threshold: float = -1.5  # 8 calls: real speech >= -1.06, a hallucination -1.75
     compression_ratio_threshold: float = 2.4
+    # True: a segment that Whisper's silence rule or drop_logprob_threshold would drop is kept, flagged "unsure"
+    # (and "low_confidence"), and Whisper no longer skips a window by its silence rule; known phantoms, the
+    # prompt read back and loops are still removed. Off by default: on the 8 sample calls every segment these
+    # rules dropped was a hallucination (avg log-prob -1.75), which the rules would then judge.
+    keep_unsure: bool = False
     max_char_repeats: int = 4  # one character repeated more than this is a loop (cut to three)
     # More text than anyone can say in the segment's time is a decoding loop on padding (seen on a 1 s clip:
     # 600 characters in 0.06 s); Mandarin speech runs ~4-8 characters/s, English ~15.
@@ -70,6 +81,10 @@ class TranscribeOptions:
     # 自报家门) must not be cut in two. 0 keeps Whisper's pieces. A turn is never merged past max_turn_s.
     turn_merge_gap_s: float = 1.0
     max_turn_s: float = 30.0
+    # One mixed channel (mono or dual mono) is split into two voices named agent and customer (asr.speakers);
+    # False leaves its segments "unknown". agent_cues: more of the collector's words (the agency's name).
+    split_mono: bool = True
+    agent_cues: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, asr_settings, **overrides) -> "TranscribeOptions":
@@ -92,8 +107,11 @@ class TranscribeOptions:
         prompt = prompt or None  # "" switches the prompt off
         return DecodeOptions(
             language=self.language, beam_size=self.beam_size, temperatures=self.temperatures,
-            initial_prompt=prompt, condition_on_previous_text=self.condition_on_previous_text,
-            word_timestamps=True, no_speech_threshold=self.no_speech_threshold,
+            initial_prompt=prompt, hotwords=self.hotwords or None,
+            condition_on_previous_text=self.condition_on_previous_text,
+            word_timestamps=True,
+            # Whisper's own silence rule skips a whole 30 s window; with keep_unsure the guards judge each segment
+            no_speech_threshold=None if self.keep_unsure else self.no_speech_threshold,
             logprob_threshold=self.logprob_threshold, compression_ratio_threshold=self.compression_ratio_threshold)
 
 
@@ -107,6 +125,8 @@ class TranscriptionResult:
 # each word lands inside the region it was spoken in. (1.0 s avoided one collapse on the 8 calls and was 6%
 # faster, but lost an agent's whole closing turn on callA_03: kept at 0.3 s.)
 REGION_GAP_S = 0.3
+# A VAD region at least this long that no decoded segment came from is decoded again (_decode_unheard).
+MIN_UNHEARD_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -189,6 +209,19 @@ def _speech_regions(samples: np.ndarray, options: TranscribeOptions) -> tuple[np
     return np.concatenate(pieces), _SpeechMap(tuple(original), tuple(concatenated), tuple(lengths))
 
 
+def _regroup(segment: RawSegment, keyed_words: Iterable[tuple[int, Word]]) -> list[RawSegment]:
+    """One piece of the segment per run of consecutive words with the same key (a VAD region, a voice)."""
+    groups: list[tuple[int, list[Word]]] = []
+    for key, word in keyed_words:
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(word)
+        else:
+            groups.append((key, [word]))
+    return [replace(segment, start=words[0].start, end=words[-1].end,
+                    text="".join(w.text for w in words).strip(), words=tuple(words))
+            for _, words in groups]
+
+
 def _split_at_regions(segment: RawSegment, speech: _SpeechMap | None) -> list[RawSegment]:
     """Map a segment of the concatenated speech back to original time, one piece per VAD region it covers."""
     if speech is None:
@@ -197,18 +230,20 @@ def _split_at_regions(segment: RawSegment, speech: _SpeechMap | None) -> list[Ra
         region = speech.region_of(segment.start, segment.end)
         return [replace(segment, start=speech.to_original(segment.start, region),
                         end=speech.to_original(segment.end, region))]
-    groups: list[tuple[int, list[Word]]] = []
-    for word in segment.words:
+
+    def mapped(word: Word) -> tuple[int, Word]:
         region = speech.region_of(word.start, word.end)
-        mapped = Word(speech.to_original(word.start, region), speech.to_original(word.end, region),
-                      word.text, word.probability)
-        if groups and groups[-1][0] == region:
-            groups[-1][1].append(mapped)
-        else:
-            groups.append((region, [mapped]))
-    return [replace(segment, start=words[0].start, end=words[-1].end,
-                    text="".join(w.text for w in words).strip(), words=tuple(words))
-            for _, words in groups]
+        return region, Word(speech.to_original(word.start, region), speech.to_original(word.end, region),
+                            word.text, word.probability)
+
+    return _regroup(segment, map(mapped, segment.words))
+
+
+def _split_at_voices(segment: RawSegment, turns: tuple[VoiceTurn, ...]) -> list[RawSegment]:
+    """A segment (original time) cut where the voice changes, by the turn each word falls in."""
+    if not segment.words or not turns:
+        return [segment]
+    return _regroup(segment, ((voice_at(turns, w.start, w.end), w) for w in segment.words))
 
 
 @dataclass(frozen=True)
@@ -221,19 +256,23 @@ class _Guarded:
 def _guard(segment: RawSegment, options: TranscribeOptions, language: str | None,
            prompt: str | None) -> _Guarded | None:
     """The segment's cleaned text and flags, or None when it must be dropped."""
-    if segment.no_speech_prob > options.no_speech_threshold and segment.avg_logprob < options.logprob_threshold:
-        return None
-    if segment.avg_logprob < options.drop_logprob_threshold:
-        return None
+    flags: list[str] = []
+    silent = (segment.no_speech_prob > options.no_speech_threshold
+              and segment.avg_logprob < options.logprob_threshold)
+    if silent or segment.avg_logprob < options.drop_logprob_threshold:
+        if not options.keep_unsure:
+            return None
+        flags.append("unsure")  # kept: VAD heard speech here; the phantom and loop guards below still apply
     if len(segment.text) > options.max_chars_per_second * max(segment.end - segment.start, 0.25):
         return None
     text = segment.text.replace("\ufffd", "")  # half a UTF-8 character from a split token
     if options.to_simplified and (language or "").startswith("zh"):
         text = to_simplified(text)
-    flags: list[str] = []
     text, removed = remove_phantom_phrases(text)
     if prompt and prompt.strip("。.") in text:  # on a short unclear stretch Whisper may read back its prompt
         text, removed = text.replace(prompt, "").replace(prompt.strip("。."), ""), True
+    if options.hotwords and _read_back(text, options.hotwords):
+        text, removed = "", True
     if removed:
         flags.append("phantom_removed")
     text, cut = cut_repetition_loops(text, options.max_char_repeats)
@@ -246,6 +285,12 @@ def _guard(segment: RawSegment, options: TranscribeOptions, language: str | None
     if segment.compression_ratio > options.compression_ratio_threshold:
         flags.append("high_compression")
     return _Guarded(segment, text, tuple(flags))
+
+
+def _read_back(text: str, hotwords: str) -> bool:
+    """The whole text (4+ characters) is a run of the hotwords: Whisper reading its vocabulary back."""
+    core = "".join(ch for ch in text if ch.isalnum())
+    return len(core) >= 4 and core in "".join(ch for ch in hotwords if ch.isalnum())
 
 
 def _spoken_length(text: str) -> int:
@@ -266,13 +311,16 @@ def _decode_speech(backend, speech: np.ndarray, speech_map: _SpeechMap | None,
     region costs a full 30 s encoder window.
     """
     decode = options.decode_options()
-    retry_decode = replace(decode, initial_prompt=None)
+    retry_decode = replace(decode, initial_prompt=None, hotwords=None)
     if options.batch_size > 1 and speech_map is not None:
         # Batched, without the prompt: with it, faster-whisper's batched pipeline collapsed whole clips into a
         # loop of "。" (callA_07's customer: CER 1.00; without it 0.11). The guards convert to Simplified anyway.
         decode = replace(decode, batch_size=options.batch_size, clips=speech_map.clips(), initial_prompt=None)
     pieces: list[RawSegment] = []
+    heard: set[int] = set()  # VAD regions some decoded segment overlaps
     for raw in backend.transcribe(speech, decode):
+        if speech_map is not None:
+            heard.update(speech_map.overlapping(raw.start, raw.end))
         if speech_map is None or not _collapsed(raw, options):
             pieces.extend(_split_at_regions(raw, speech_map))
             continue
@@ -285,11 +333,39 @@ def _decode_speech(backend, speech: np.ndarray, speech_map: _SpeechMap | None,
                 audio, single = stretch_map.excerpt_region(stretch, region)
                 for again in backend.transcribe(audio, retry_decode):
                     pieces.extend(_split_at_regions(again, single))
+    if speech_map is not None:
+        pieces.extend(_decode_unheard(backend, speech, speech_map, heard, retry_decode))
+    return sorted(pieces, key=lambda piece: piece.start)
+
+
+def _decode_unheard(backend, speech: np.ndarray, speech_map: _SpeechMap, heard: set[int],
+                    decode: DecodeOptions) -> list[RawSegment]:
+    """Decode again, without the prompt, each run of consecutive VAD regions no segment came from.
+
+    Whisper sometimes jumps over speech: a window ends early and the next starts later (seen on mono calls:
+    the first 14 s of one, the last 22 s of another, clear speech). Each run costs one more Whisper window."""
+    runs: list[list[int]] = []
+    for region in range(len(speech_map.lengths)):
+        if region in heard or speech_map.lengths[region] < MIN_UNHEARD_S:
+            continue
+        if runs and runs[-1][-1] == region - 1:
+            runs[-1].append(region)
+        else:
+            runs.append([region])
+    pieces: list[RawSegment] = []
+    for run in runs:
+        start = speech_map.concatenated_starts[run[0]]
+        end = speech_map.concatenated_starts[run[-1]] + speech_map.lengths[run[-1]]
+        audio, run_map = speech_map.excerpt(speech, start + 0.01, end - 0.01)
+        for again in backend.transcribe(audio, decode):
+            pieces.extend(_split_at_regions(again, run_map))
     return pieces
 
 
-def transcribe_channel(samples: np.ndarray, options: TranscribeOptions) -> list[_Guarded]:
-    """One channel (16 kHz float32) → guarded segments in original channel time, in time order."""
+def transcribe_channel(samples: np.ndarray, options: TranscribeOptions,
+                       voices: tuple[VoiceTurn, ...] = ()) -> list[_Guarded]:
+    """One channel (16 kHz float32) → guarded segments in original channel time, in time order; with voice
+    turns (a mixed channel), no segment spans two voices."""
     backend = load_backend(options.backend, options.model, options.device, options.compute_type,
                            options.cpu_threads)
     normalised = normalise_loudness(samples, options.loudness_target_dbfs)
@@ -297,7 +373,10 @@ def transcribe_channel(samples: np.ndarray, options: TranscribeOptions) -> list[
     if len(speech) < TARGET_SAMPLE_RATE * 0.1:
         return []
     language = options.language if backend.multilingual else "en"
-    return guard_segments(_decode_speech(backend, speech, speech_map, options), options, language)
+    pieces = _decode_speech(backend, speech, speech_map, options)
+    if voices:
+        pieces = [piece for raw in pieces for piece in _split_at_voices(raw, voices)]
+    return guard_segments(pieces, options, language)
 
 
 def guard_segments(pieces: Iterable[RawSegment], options: TranscribeOptions, language: str | None) -> list[_Guarded]:
@@ -317,14 +396,25 @@ def guard_segments(pieces: Iterable[RawSegment], options: TranscribeOptions, lan
 
 def transcribe_loaded(audio: LoadedAudio, options: TranscribeOptions,
                       channel_map: dict[str, str] | None = None) -> Transcript:
-    """Transcript of decoded audio: each channel separately, speakers from the channel map, merged by time."""
+    """Transcript of decoded audio: each channel separately, speakers from the channel map (or, for one mixed
+    channel, from its voices), merged by time."""
+    return _transcribe(audio, options, channel_map)[0]
+
+
+def _transcribe(audio: LoadedAudio, options: TranscribeOptions,
+                channel_map: dict[str, str] | None) -> tuple[Transcript, dict[str, tuple[Span, ...]] | None]:
+    """The transcript, and for a split mixed channel the time spans of each speaker (else None)."""
     backend = load_backend(options.backend, options.model, options.device, options.compute_type,
                            options.cpu_threads)
     timed: list[tuple[float, float, str, _Guarded]] = []
-    for channel in audio.channels:
-        speaker = audio.speaker_of(channel, channel_map)
-        for guarded in transcribe_channel(channel.samples, options):
-            timed.append((guarded.segment.start, guarded.segment.end, speaker, guarded))
+    speaker_spans = None
+    if len(audio.channels) == 1 and options.split_mono:
+        timed, speaker_spans = _transcribe_mixed(audio.channels[0].samples, options)
+    else:
+        for channel in audio.channels:
+            speaker = audio.speaker_of(channel, channel_map)
+            for guarded in transcribe_channel(channel.samples, options):
+                timed.append((guarded.segment.start, guarded.segment.end, speaker, guarded))
     timed.sort(key=lambda item: (item[0], item[1]))
     pieces = [
         Segment(id=index, start=start, end=end, speaker=speaker, text=guarded.text,
@@ -337,7 +427,24 @@ def transcribe_loaded(audio: LoadedAudio, options: TranscribeOptions,
     language = options.language if backend.multilingual else "en"
     segments = merge_turns(pieces, options.turn_merge_gap_s, options.max_turn_s, language)
     return Transcript(segments=segments, language=language or "", duration=round(audio.duration_s, 3),
-                      backend=backend.name, model=backend.model_name)
+                      backend=backend.name, model=backend.model_name), speaker_spans
+
+
+def _transcribe_mixed(samples: np.ndarray, options: TranscribeOptions
+                      ) -> tuple[list[tuple[float, float, str, _Guarded]], dict[str, tuple[Span, ...]]]:
+    """One mixed channel: voice turns, Whisper's words cut at them, each voice named by what it says."""
+    turns = split_voices(normalise_loudness(samples, options.loudness_target_dbfs))
+    guarded = transcribe_channel(samples, options, turns)
+    voices = [voice_at(turns, g.segment.start, g.segment.end) for g in guarded]
+    texts: dict[int, list[str]] = {}
+    seconds: dict[int, float] = {}
+    for piece, voice in zip(guarded, voices):
+        texts.setdefault(voice, []).append(piece.text)
+    for turn in turns:
+        seconds[turn.voice] = seconds.get(turn.voice, 0.0) + turn.duration
+    roles = assign_roles(texts, seconds, options.agent_cues)
+    timed = [(g.segment.start, g.segment.end, roles.get(v, "unknown"), g) for g, v in zip(guarded, voices)]
+    return timed, role_spans(turns, roles)
 
 
 _CLAUSE_END = tuple("，。！？、,.!?;；:：")
@@ -401,11 +508,20 @@ def transcribe_audio(source: bytes | Path | str, options: TranscribeOptions,
 
     Raises asr.audio.AudioError for unusable audio, asr.backends.ModelNotFoundError for a missing model.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from asr.features import acoustic_features
 
     audio = load_audio(source, name=name, max_duration_s=options.max_duration_s)
-    transcript = transcribe_loaded(audio, options, channel_map)
-    return TranscriptionResult(transcript=transcript, features=acoustic_features(audio, channel_map))
+    if len(audio.channels) == 1 and options.split_mono:  # the features need the speakers' turns first
+        transcript, speaker_spans = _transcribe(audio, options, channel_map)
+        return TranscriptionResult(transcript, acoustic_features(audio, channel_map, speaker_spans))
+    # The features (librosa, numpy) are measured while Whisper decodes: the decoder leaves part of the cores idle
+    # between its steps, and the features' FFTs release the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        features = pool.submit(acoustic_features, audio, channel_map)
+        transcript, _ = _transcribe(audio, options, channel_map)
+        return TranscriptionResult(transcript=transcript, features=features.result())
 
 
 # `check_language`: the configured language "disagrees strongly" with what Whisper hears when Whisper gives it

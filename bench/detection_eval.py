@@ -3,13 +3,23 @@ scores), on labelled utterances and on labelled call scripts.
 
     python bench/detection_eval.py UTTERANCES.tsv            # columns id, language, speaker, category, text, note
     python bench/detection_eval.py --calls samples/calls     # the labelled call scripts, turn by turn
+    python bench/detection_eval.py --audio DIR               # the calls' audio through the nightly's stages
 
-Every utterance is scored alone, as `callqc score` scores a one-turn transcript: the pack of its language
-(zh → cn_collection, en → us_fdcpa), a noon call with an unknown callee relation (inferred from the turn when it
-says who the callee is), the speaker as given. The pipeline judges agent turns only, so a customer line is a
-true negative unless something fires on it. `category` may list several categories (comma-separated) or `none`.
-Only the categories that occur in the file are scored; call-level categories (missing self-identification,
-mini-Miranda, calling hours, call frequency) cannot be judged on one utterance and are not predicted.
+Every utterance is scored as `callqc score` scores a short transcript: the pack of its language
+(zh → cn_collection, en → us_fdcpa), a noon call, the speaker as given. Optional columns give the context the
+pipeline would have: `callee_relation` (debtor / third_party / unknown: unknown is inferred from the text, as
+the nightly does) and `previous` (the callee's turn just before, put in the transcript as a customer turn).
+The pipeline judges agent turns only, so a customer line is a true negative unless something fires on it.
+`category` may list several categories (comma-separated) or `none`. Only the categories that occur in the file
+are scored; call-level categories (missing self-identification, mini-Miranda, calling hours, call frequency)
+cannot be judged on one utterance and are not predicted.
+
+--audio: each `<call>.flac` with its sidecar, script and labels (samples/calls layout) is transcribed as the
+nightly transcribes it (asr.transcribe.transcribe_audio, the configured model and options, the channel map) and
+scored with what the nightly scores with (the pack with the configured agency names, the model's scores,
+acoustic features). A labelled violation is found when a finding of its category overlaps its script turn in
+time (call-level categories: anywhere in the call); a finding is right when it finds a labelled violation.
+Printed: label recall per category, finding precision, findings on compliant calls.
 
 The model is the seed model (`callqc models train --seed 0`, what the nightly promotes by default) unless
 --model gives a joblib artefact; "model alone" means the pack's model_score rules (calibrated thresholds) only.
@@ -21,6 +31,7 @@ import argparse
 import csv
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -128,11 +139,21 @@ def evaluate_utterances(path: Path, scorer: ModelScorer, show_errors: bool) -> N
     for row in rows:
         language = row["language"].strip()
         pack = load_pack(PACK_OF[language])
-        segment = Segment(0, 0.0, max(len(row["text"]) / 4.0, 1.0), row["speaker"].strip(), row["text"].strip())  # type: ignore[arg-type]
-        transcript = Transcript((segment,), language, segment.end)
-        predicted = predict(pack, scorer, _noon_call(language), transcript)
+        segments = []
+        previous = (row.get("previous") or "").strip()
+        if previous:
+            segments.append(Segment(0, 0.0, max(len(previous) / 4.0, 1.0), "customer", previous))
+        clock = segments[-1].end + 0.5 if segments else 0.0
+        text = row["text"].strip()
+        judged = Segment(len(segments), clock, clock + max(len(text) / 4.0, 1.0), row["speaker"].strip(), text)  # type: ignore[arg-type]
+        transcript = Transcript((*segments, judged), language, judged.end)
+        call = _noon_call(language)
+        relation = (row.get("callee_relation") or "").strip()
+        if relation in ("debtor", "third_party", "guarantor"):
+            call = replace(call, callee_relation=relation)
+        predicted = predict(pack, scorer, call, transcript)
         for mode in MODES:
-            predictions[mode].append(set(predicted[mode].get(0, set())) & set(categories))
+            predictions[mode].append(set(predicted[mode].get(judged.id, set())) & set(categories))
     counts = defaultdict(int)
     for row in rows:
         counts[(row["language"].strip(), row["speaker"].strip())] += 1
@@ -171,16 +192,75 @@ def evaluate_calls(calls_dir: Path, scorer: ModelScorer) -> None:
     print(table(truths, predictions, categories))
 
 
+def _on_turn(finding, turn: int | None, turns: Sequence[tuple[float, float]]) -> bool:
+    """A finding lies on a labelled script turn when their times overlap (call-level labels: anywhere)."""
+    if turn is None:
+        return True
+    start, end = turns[turn]
+    return finding.start is not None and finding.end is not None and min(end, finding.end) > max(start, finding.start)
+
+
+def evaluate_audio(calls_dir: Path, scorer: ModelScorer) -> None:
+    """The calls' audio through the nightly's stages: transcription, then rules + model + acoustic rules."""
+    import csv
+    import json
+
+    from asr.transcribe import TranscribeOptions, transcribe_audio
+    from callqc.pipeline import rule_pack
+    from callqc.settings import load_settings
+
+    settings = load_settings()
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # category → [found, labelled]
+    right = total = compliant_findings = compliant_calls = 0
+    print(f"{calls_dir}: the nightly's stages on audio, model {scorer.version}")
+    for flac in sorted(calls_dir.glob("*.flac")):
+        sidecar = json.loads(flac.with_suffix(".json").read_text(encoding="utf-8"))
+        labels = json.loads(flac.with_name(f"{flac.stem}.labels.json").read_text(encoding="utf-8"))
+        with flac.with_name(f"{flac.stem}.segments.tsv").open(encoding="utf-8", newline="") as handle:
+            turns = [(float(r["start_s"]), float(r["end_s"])) for r in csv.DictReader(handle, delimiter="\t")]
+        call = Call.from_dict(sidecar)
+        code = settings.agency_code(call.agency) or ""
+        options = TranscribeOptions.from_settings(settings.asr, language=settings.language_for(code))
+        result = transcribe_audio(flac, options, channel_map=sidecar.get("channels") or None, name=flac.name)
+        pack = rule_pack(settings, settings.rule_pack_for(code))
+        model_scores = scorer.segment_scores(result.transcript, callee_relation=call.callee_relation)
+        findings = score_call(call, result.transcript, pack, features=result.features,
+                              model_scores=model_scores).findings
+        matched: set[int] = set()  # findings that find a labelled violation
+        for label in labels["violations"]:
+            found[label["category"]][1] += 1
+            hits = [number for number, finding in enumerate(findings)
+                    if finding.category == label["category"] and _on_turn(finding, label["turn"], turns)]
+            matched.update(hits)
+            found[label["category"]][0] += bool(hits)
+        right += len(matched)
+        total += len(findings)
+        if labels["compliant"]:
+            compliant_calls += 1
+            compliant_findings += len(findings)
+        wrong = [f"{f.rule_id}({f.category})" for n, f in enumerate(findings) if n not in matched]
+        missed = [v["category"] for v in labels["violations"]]
+        print(f"  {flac.stem}: {len(findings)} findings, {len(matched)} right; labelled {missed or ['none']}; "
+              f"other findings {wrong or ['none']}")
+    print(f"{'category':<30}{'found / labelled':>18}")
+    for category in sorted(found):
+        print(f"{category:<30}{found[category][0]:>10} / {found[category][1]}")
+    labelled = sum(v[1] for v in found.values())
+    print(f"label recall {sum(v[0] for v in found.values())} / {labelled}; finding precision {right} / {total}; "
+          f"findings on the {compliant_calls} compliant calls: {compliant_findings}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("utterances", nargs="?", type=Path, help="utterance TSV (id, language, speaker, category, text, note)")
     parser.add_argument("--calls", type=Path, help="a directory of labelled call scripts (samples/calls layout)")
+    parser.add_argument("--audio", type=Path, help="a directory of labelled calls with audio (samples/calls layout)")
     parser.add_argument("--model", type=Path, help="a joblib model artefact (default: train the seed model)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--errors", action="store_true", help="list every utterance the combination gets wrong")
     args = parser.parse_args()
-    if args.utterances is None and args.calls is None:
-        parser.error("give an utterance TSV or --calls")
+    if args.utterances is None and args.calls is None and args.audio is None:
+        parser.error("give an utterance TSV, --calls or --audio")
     if args.model:
         import joblib
 
@@ -195,6 +275,8 @@ def main() -> None:
         evaluate_utterances(args.utterances, scorer, args.errors)
     if args.calls is not None:
         evaluate_calls(args.calls, scorer)
+    if args.audio is not None:
+        evaluate_audio(args.audio, scorer)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ def raw_faster_whisper(settings, audio_files: list[Path], word_timestamps: bool 
 
     model = _raw_model(settings, WhisperModel)
     asr = settings.asr
+    hotwords = settings.transcription_for("")["hotwords"]  # the configured vocabulary, when asr.use_vocabulary
     started = time.perf_counter()
     for path in audio_files:
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
@@ -76,7 +77,7 @@ def raw_faster_whisper(settings, audio_files: list[Path], word_timestamps: bool 
             peak = float(np.max(np.abs(audio))) or 1.0
             segments, _ = model.transcribe(audio / peak, language=asr.language, beam_size=asr.beam_size,
                                            temperature=0.0, vad_filter=asr.vad, condition_on_previous_text=False,
-                                           word_timestamps=word_timestamps,
+                                           word_timestamps=word_timestamps, hotwords=hotwords,
                                            initial_prompt=DEFAULT_INITIAL_PROMPTS.get(asr.language or ""))
             list(segments)  # the generator does the decoding
     return time.perf_counter() - started

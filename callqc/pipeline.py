@@ -189,8 +189,8 @@ def transcribe_recording(settings: Settings, item: WorkItem, audio: bytes) -> Tr
     """asr/ on the recording's bytes with its channel map (per-channel Whisper + acoustic features)."""
     from asr.transcribe import TranscribeOptions, transcribe_audio
 
-    options = TranscribeOptions.from_settings(settings.asr, language=settings.language_for(item.agency),
-                                              cpu_threads=whisper_threads(settings))
+    options = TranscribeOptions.from_settings(settings.asr, cpu_threads=whisper_threads(settings),
+                                              **settings.transcription_for(item.agency))
     started = time.perf_counter()
     result = transcribe_audio(audio, options, channel_map=item.channel_map or None, name=item.key)
     return TranscribedAudio(result.transcript, result.features, time.perf_counter() - started,

@@ -93,3 +93,11 @@ def test_clear_speech_passes_untouched():
     line = "您好，我是恒信资产的催收员，工号HX0193。"
     (kept,) = guard_segments([segment(line)], OPTIONS, "zh")
     assert kept.text == line and kept.flags == ()
+
+
+def test_the_vocabulary_read_back_as_a_whole_segment_is_removed():
+    # on a short unclear stretch Whisper may write its hotwords instead of the speech; real speech that merely
+    # uses a vocabulary word stays
+    options = TranscribeOptions(hotwords="工号 逾期 还款 欠款 联众催收")
+    kept = guard_segments([segment("工号逾期还款", 0, 2), segment("您的欠款已经逾期了", 2, 5)], options, "zh")
+    assert [g.text for g in kept] == ["您的欠款已经逾期了"]

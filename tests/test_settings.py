@@ -136,3 +136,14 @@ def test_an_agency_can_have_its_own_language_and_rule_pack():
     assert settings.language_for("hengxin") == settings.asr.language == "zh"
     assert settings.rule_pack_for("hengxin") == settings.qc.rule_pack == "cn_collection"
     assert settings.rule_pack_for("not-configured") == "cn_collection"
+
+
+def test_an_agencys_transcription_uses_its_language_vocabulary_and_name():
+    settings = load_settings()
+    plain = settings.transcription_for("lianzhong")
+    assert plain == {"language": "zh", "hotwords": None, "agent_cues": ("联众催收",)}  # vocabulary off by default
+    on = settings.model_copy(update={"asr": settings.asr.model_copy(update={"use_vocabulary": True})})
+    hotwords = on.transcription_for("lianzhong")["hotwords"].split()
+    assert "工号" in hotwords and hotwords[-1] == "联众催收"
+    assert on.transcription_for("acme-recovery")["hotwords"] == "Acme Recovery LLC"  # no en list: the name only
+    assert on.transcription_for("unknown")["agent_cues"] == ()

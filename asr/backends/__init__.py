@@ -28,10 +28,11 @@ class DecodeOptions:
     beam_size: int = 1
     temperatures: tuple[float, ...] = (0.0,)
     initial_prompt: str | None = None
+    hotwords: str | None = None  # faster-whisper: words put before the prompt (openai-whisper: ignored)
     condition_on_previous_text: bool = False
     word_timestamps: bool = False
     # Whisper's own per-window checks (used for temperature fallback and to skip silent windows)
-    no_speech_threshold: float = 0.6
+    no_speech_threshold: float | None = 0.6  # None: never skip a window (the caller's guards judge segments)
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     # Batched decoding (faster-whisper's BatchedInferencePipeline, for GPUs): with batch_size > 1 and clips

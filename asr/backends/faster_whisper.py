@@ -36,6 +36,7 @@ class FasterWhisperBackend:
             beam_size=options.beam_size,
             temperature=list(options.temperatures),
             initial_prompt=options.initial_prompt,
+            hotwords=options.hotwords,
             condition_on_previous_text=options.condition_on_previous_text,
             word_timestamps=options.word_timestamps,
             no_speech_threshold=options.no_speech_threshold,

@@ -15,11 +15,12 @@ def transcribe_command(
     model: Optional[str] = typer.Option(None, help="base | tiny.en | a CT2 directory | an openai .pt file."),
     language: Optional[str] = typer.Option(None, help="zh | en | … (default: the agency's, else settings; never "
                                                       "auto-detected)."),
-    agency: Optional[str] = typer.Option(None, help="Agency code or name whose channel map and language apply "
-                                                    "(default: left = agent, right = customer)."),
+    agency: Optional[str] = typer.Option(None, help="Agency code or name whose channel map, language and "
+                                                    "vocabulary apply (default: left = agent, right = customer)."),
     as_json: bool = typer.Option(False, "--json", help="Print the transcript as JSON."),
 ) -> None:
-    """Transcribe AUDIO. Stereo: each channel separately, speakers from the channel map; mono: unknown."""
+    """Transcribe AUDIO. Stereo: each channel separately, speakers from the channel map; mono: split into two
+    voices named agent and customer."""
     from asr.audio import AudioError, load_audio
     from asr.backends import ModelNotFoundError
     from asr.transcribe import TranscribeOptions, check_language, transcribe_loaded
@@ -34,8 +35,10 @@ def transcribe_command(
             typer.secho(f"unknown agency '{agency}' (configured: {', '.join(settings.agencies)})", fg="red", err=True)
             raise typer.Exit(2)
         channel_map = dict(settings.agencies[code].channel_map)
-    # the language the nightly would use for this agency's calls, unless given here
-    overrides = {"language": language or settings.language_for(code)}
+    # the language and vocabulary the nightly would use for this agency's calls; --language wins
+    overrides = settings.transcription_for(code)
+    if language and language != overrides["language"]:
+        overrides.update(language=language, hotwords=None)  # the agency's vocabulary is in its own language
     overrides.update({k: v for k, v in (("backend", backend), ("model", model)) if v})
     options = TranscribeOptions.from_settings(settings.asr, max_duration_s=settings.ingest.max_duration_s,
                                               **overrides)

@@ -12,7 +12,8 @@ A phrase rule with `sound_alike: true` also matches text whose *sound* is close 
 
 The sound text is encoded two characters per original character (initial code, final code; a non-Chinese
 character is itself followed by a filler), so a match at sound position p is at text position p // 2: the
-evidence is reported in the original words like any other hit. Digits and letters match only themselves.
+evidence is reported in the original words like any other hit. Digits sound as their Chinese readings (7 as
+qī: 分期 heard as 分七, normalised to 分7, still matches); letters match only themselves.
 """
 
 from __future__ import annotations
@@ -50,9 +51,15 @@ def _split(syllable: str) -> tuple[str, str]:
     return "", syllable
 
 
+_DIGIT_READINGS = "零一二三四五六七八九"
+
+
 @lru_cache(maxsize=None)
 def sound_of(char: str) -> str:
-    """The two-code sound of one character (a non-Chinese character stays itself plus a filler)."""
+    """The two-code sound of one character (a non-Chinese character stays itself plus a filler). A digit sounds
+    as its Chinese reading: normalisation turns Whisper's 分七 (for 分期) into 分7, and 7 must still sound qi."""
+    if char in "0123456789":
+        return sound_of(_DIGIT_READINGS[int(char)])
     if not _is_han(char):
         return char + _FILLER
     from pypinyin import Style, lazy_pinyin
