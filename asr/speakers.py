@@ -30,7 +30,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from asr.audio import TARGET_SAMPLE_RATE
-from asr.features import NARROWBAND_RATE
+from asr.features import NARROWBAND_RATE, PITCH_FMAX_HZ, PITCH_FMIN_HZ
 from qc.domain import Span
 
 WINDOW_S = 1.5
@@ -94,9 +94,10 @@ def _voice_print(piece: np.ndarray) -> np.ndarray:
     import soxr
 
     mfcc = librosa.feature.mfcc(y=piece, sr=TARGET_SAMPLE_RATE, n_mfcc=N_MFCC, n_fft=512, hop_length=160)[1:]
-    f0 = librosa.yin(soxr.resample(piece, TARGET_SAMPLE_RATE, NARROWBAND_RATE), fmin=60.0, fmax=400.0,
-                     sr=NARROWBAND_RATE, frame_length=512, hop_length=80, center=True)
-    voiced = f0[(f0 > 63.0) & (f0 < 380.0)]
+    f0 = librosa.yin(soxr.resample(piece, TARGET_SAMPLE_RATE, NARROWBAND_RATE), fmin=PITCH_FMIN_HZ,
+                     fmax=PITCH_FMAX_HZ, sr=NARROWBAND_RATE, frame_length=512, hop_length=80, center=True)
+    # yin answers every frame; values pinned at the search limits are unvoiced frames, not pitch
+    voiced = f0[(f0 > PITCH_FMIN_HZ * 1.05) & (f0 < PITCH_FMAX_HZ * 0.95)]
     pitch = float(np.log(np.median(voiced))) if len(voiced) >= 5 else np.nan
     return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), [pitch]])
 

@@ -101,3 +101,13 @@ def test_the_vocabulary_read_back_as_a_whole_segment_is_removed():
     options = TranscribeOptions(hotwords="工号 逾期 还款 欠款 联众催收")
     kept = guard_segments([segment("工号逾期还款", 0, 2), segment("您的欠款已经逾期了", 2, 5)], options, "zh")
     assert [g.text for g in kept] == ["您的欠款已经逾期了"]
+
+
+def test_keep_unsure_keeps_what_the_silence_rules_would_drop_flagged():
+    options = TranscribeOptions(keep_unsure=True)
+    quiet = segment("请您今天之内还款", avg_logprob=-1.2, no_speech_prob=0.9)
+    (kept,) = guard_segments([quiet], options, "zh")
+    assert kept.flags == ("unsure", "low_confidence")
+    assert options.decode_options().no_speech_threshold is None  # Whisper itself skips no window either
+    # the phantom guard still applies to a kept segment
+    assert guard_segments([segment("请不吝点赞 订阅 转发 打赏支持明镜与点点栏目", avg_logprob=-1.6)], options, "zh") == []
