@@ -202,12 +202,12 @@ def _on_turn(finding, turn: int | None, turns: Sequence[tuple[float, float]]) ->
 
 def evaluate_audio(calls_dir: Path, scorer: ModelScorer) -> None:
     """The calls' audio through the nightly's stages: transcription, then rules + model + acoustic rules."""
-    import csv
     import json
 
     from asr.transcribe import TranscribeOptions, transcribe_audio
     from callqc.pipeline import rule_pack
     from callqc.settings import load_settings
+    from tests.labelled_calls import script_turns
 
     settings = load_settings()
     found: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # category → [found, labelled]
@@ -216,8 +216,7 @@ def evaluate_audio(calls_dir: Path, scorer: ModelScorer) -> None:
     for flac in sorted(calls_dir.glob("*.flac")):
         sidecar = json.loads(flac.with_suffix(".json").read_text(encoding="utf-8"))
         labels = json.loads(flac.with_name(f"{flac.stem}.labels.json").read_text(encoding="utf-8"))
-        with flac.with_name(f"{flac.stem}.segments.tsv").open(encoding="utf-8", newline="") as handle:
-            turns = [(float(r["start_s"]), float(r["end_s"])) for r in csv.DictReader(handle, delimiter="\t")]
+        turns = [(turn.start, turn.end) for turn in script_turns(calls_dir, flac.stem)]
         call = Call.from_dict(sidecar)
         code = settings.agency_code(call.agency) or ""
         options = TranscribeOptions.from_settings(settings.asr, language=settings.language_for(code))

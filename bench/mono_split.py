@@ -17,7 +17,6 @@ voice says). Printed per call and pooled:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -27,34 +26,14 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from asr.audio import ChannelAudio, LoadedAudio, load_audio, normalise_loudness  # noqa: E402
+from asr.audio import load_audio, normalise_loudness  # noqa: E402
 from asr.features import acoustic_features  # noqa: E402
 from asr.speakers import split_voices  # noqa: E402
 from asr.transcribe import TranscribeOptions, transcribe_audio  # noqa: E402
+from tests.asr_fixtures import downmix, right_role_share  # noqa: E402
+from tests.labelled_calls import script_turns  # noqa: E402
 
 DEFAULT_DIRS = [REPO_ROOT / "samples" / "calls"]
-
-
-def script_turns(path: Path) -> list[tuple[float, float, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [(float(r["start_s"]), float(r["end_s"]), r["role"]) for r in csv.DictReader(handle, delimiter="\t")]
-
-
-def downmix(stereo: LoadedAudio) -> LoadedAudio:
-    """One channel: the mean of left and right (what `remix 1,2` gives, halved so it cannot clip)."""
-    left, right = (c.samples for c in stereo.channels)
-    return LoadedAudio(name=f"{stereo.name} (mono)", info=stereo.info,
-                       channels=(ChannelAudio("mono", ((left + right) / 2).astype(np.float32)),))
-
-
-def overlap(a0: float, a1: float, b0: float, b1: float) -> float:
-    return max(0.0, min(a1, b1) - max(a0, b0))
-
-
-def right_share(turns: list[tuple[float, float, str]], labelled: list[tuple[float, float, str]]) -> tuple[float, float]:
-    """(seconds of script speech covered by a labelled span of the same role, seconds of script speech)."""
-    right = sum(overlap(s, e, ls, le) for s, e, role in turns for ls, le, lrole in labelled if lrole == role)
-    return right, sum(e - s for s, e, _ in turns)
 
 
 def main() -> None:
@@ -71,13 +50,13 @@ def main() -> None:
         call_id = script.name.replace(".segments.tsv", "")
         flac = script.with_name(f"{call_id}.flac")
         sidecar = json.loads(flac.with_suffix(".json").read_text(encoding="utf-8"))
-        turns = script_turns(script)
+        turns = script_turns(script.parent, call_id)
         stereo = load_audio(flac)
         mono = downmix(stereo)
         voice_turns = split_voices(normalise_loudness(mono.channels[0].samples))
         as_is = [(t.start, t.end, "agent" if t.voice == 0 else "customer") for t in voice_turns]
         swapped = [(s, e, "customer" if r == "agent" else "agent") for s, e, r in as_is]
-        voices_right, speech = max(right_share(turns, as_is), right_share(turns, swapped))
+        voices_right, speech = max(right_role_share(turns, as_is), right_role_share(turns, swapped))
         totals[0] += voices_right
         totals[2] += speech
         if args.voices_only:
@@ -90,10 +69,10 @@ def main() -> None:
         soundfile.write(wav, mono.channels[0].samples, 16000)
         result = transcribe_audio(wav, TranscribeOptions(language=language))
         segments = [(s.start, s.end, s.speaker) for s in result.transcript.segments]
-        roles_right, _ = right_share(turns, segments)
+        roles_right, _ = right_role_share(turns, segments)
         totals[1] += roles_right
         across = sum(1 for s, e, _ in segments
-                     if len({role for ts, te, role in turns if overlap(s, e, ts, te) > 0.3}) > 1)
+                     if len({t.role for t in turns if min(e, t.end) - max(s, t.start) > 0.3}) > 1)
         longest = max((e - s for s, e, _ in segments), default=0.0)
         stereo_features = acoustic_features(stereo, sidecar.get("channels") or {"left": "agent", "right": "customer"})
         split_customer = result.features.channel("customer")

@@ -14,7 +14,6 @@ decoder fed that vocabulary, so the effect of a vocabulary is read off one run.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -29,30 +28,12 @@ sys.path.insert(0, str(REPO_ROOT))
 from asr.transcribe import TranscribeOptions, transcribe_audio  # noqa: E402
 from qc.rules.sounds import sound_hits, sound_pattern, sound_text  # noqa: E402
 from qc.textnorm import normalize_for_matching  # noqa: E402
+from tests.asr_fixtures import edit_distance  # noqa: E402
+from tests.labelled_calls import script_turns  # noqa: E402
 
 TERMS = ("工号", "录音", "征信", "起诉", "律师", "单位", "家人", "逾期", "还款", "欠款", "分期", "协商", "减免",
          "停息挂账", "还清", "否则", "法院", "公安", "银行", "本人", "身份证")
 NUMBER = re.compile(r"[0-9]{3,}")
-
-
-def _turns(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def _cer(reference: str, hypothesis: str) -> float:
-    import numpy as np
-
-    if not reference:
-        return 0.0
-    previous = np.arange(len(hypothesis) + 1)
-    for i, ref_char in enumerate(reference, start=1):
-        current = np.empty_like(previous)
-        current[0] = i
-        for j, hyp_char in enumerate(hypothesis, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_char != hyp_char))
-        previous = current
-    return float(previous[-1]) / len(reference)
 
 
 def _plain(text: str) -> str:
@@ -69,17 +50,16 @@ def measure(calls: list[Path], options: TranscribeOptions, label: str) -> None:
         sidecar = json.loads(flac.with_suffix(".json").read_text(encoding="utf-8"))
         channels = sidecar.get("channels") or {"left": "agent", "right": "customer"}
         result = transcribe_audio(flac, options, channel_map=channels, name=flac.name)
-        turns = _turns(flac.with_name(f"{flac.stem}.segments.tsv"))
+        turns = script_turns(flac.parent, flac.stem)
         terms = TERMS + ((sidecar["agency"],) if sidecar.get("agency") else ())
         for speaker in ("agent", "customer"):
-            reference = "".join(_plain(t["text"]) for t in turns if t["role"] == speaker)
+            reference = "".join(_plain(t.text) for t in turns if t.role == speaker)
             hypothesis = "".join(_plain(s.text) for s in result.transcript.segments if s.speaker == speaker)
-            cers.append(_cer(reference, hypothesis))
+            cers.append(edit_distance(reference, hypothesis) / max(len(reference), 1))
         for turn in turns:
-            start, end = float(turn["start_s"]), float(turn["end_s"])
-            script = normalize_for_matching(turn["text"], "zh")
+            script = normalize_for_matching(turn.text, "zh")
             heard = "，".join(s.text for s in result.transcript.segments
-                             if s.speaker == turn["role"] and min(end, s.end) - max(start, s.start) > 0)
+                             if s.speaker == turn.role and min(turn.end, s.end) - max(turn.start, s.start) > 0)
             heard_norm = normalize_for_matching(heard, "zh")
             wanted = [t for t in terms if normalize_for_matching(t, "zh") in script]
             wanted += [f"#{n}" for n in NUMBER.findall(script)]

@@ -46,6 +46,24 @@ def call_turns(call_id: str) -> list[ScriptTurn]:
     return script_turns(CALLS_DIR, call_id)
 
 
+def downmix(stereo):
+    """A stereo LoadedAudio as one mixed channel: the mean of left and right (`sox -c 1 … remix 1,2`, halved so
+    it cannot clip), as an agency delivering mono recordings would store the call."""
+    from asr.audio import ChannelAudio, LoadedAudio
+
+    left, right = (c.samples for c in stereo.channels)
+    return LoadedAudio(name=f"{stereo.name} (mono)", info=stereo.info,
+                       channels=(ChannelAudio("mono", ((left + right) / 2).astype(np.float32)),))
+
+
+def right_role_share(turns: list[ScriptTurn], spans: list[tuple[float, float, str]]) -> tuple[float, float]:
+    """(seconds of script speech covered by a (start, end, speaker) span of the turn's role, seconds of script
+    speech): time covered by nobody or by the other speaker counts as wrong."""
+    right = sum(max(0.0, min(t.end, end) - max(t.start, start)) for t in turns for start, end, speaker in spans
+                if speaker == t.role)
+    return right, sum(t.end - t.start for t in turns)
+
+
 def _digits_to_chinese(text: str) -> str:
     """Arabic digit strings → Chinese numerals as spoken (cn2an), so 8640 matches 八千六百四十."""
     import cn2an

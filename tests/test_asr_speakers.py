@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asr.audio import ChannelAudio, LoadedAudio, load_audio, normalise_loudness
+from asr.audio import LoadedAudio, load_audio, normalise_loudness
 from asr.backends import DecodeOptions, RawSegment
 from asr.features import acoustic_features
 from asr.speakers import assign_roles, role_score, split_voices, voice_at
 from asr.transcribe import TranscribeOptions, _decode_speech, _SpeechMap, transcribe_audio
 from qc.domain import Word
-from tests.asr_fixtures import CALLS_DIR, call_turns, require_dir
+from tests.asr_fixtures import CALLS_DIR, call_turns, downmix, require_dir, right_role_share
 
 VOICES_RIGHT_MIN = 0.85  # acoustic split alone; measured 0.887-0.993 on the 12 sample calls (0.952 pooled)
 ROLES_RIGHT_MIN = 0.85  # speech time with the right role; worst over AVX-512 / AVX2 / GENERIC: 0.926 (callA_04),
@@ -26,17 +26,12 @@ ROLES_RIGHT_MIN = 0.85  # speech time with the right role; worst over AVX-512 / 
 
 
 def _mono(call_id: str) -> LoadedAudio:
-    stereo = load_audio(require_dir(CALLS_DIR) / f"{call_id}.flac")
-    left, right = (c.samples for c in stereo.channels)
-    return LoadedAudio(name=f"{call_id} (mono)", info=stereo.info,
-                       channels=(ChannelAudio("mono", ((left + right) / 2).astype(np.float32)),))
+    return downmix(load_audio(require_dir(CALLS_DIR) / f"{call_id}.flac"))
 
 
 def _right_share(call_id: str, spans: list[tuple[float, float, str]]) -> float:
-    """Share of the script's speech time covered by spans of the script turn's role."""
-    turns = call_turns(call_id)
-    right = sum(max(0.0, min(t.end, e) - max(t.start, s)) for t in turns for s, e, role in spans if role == t.role)
-    return right / sum(t.end - t.start for t in turns)
+    right, speech = right_role_share(call_turns(call_id), spans)
+    return right / speech
 
 
 @pytest.mark.slow
