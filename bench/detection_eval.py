@@ -204,8 +204,8 @@ def evaluate_audio(calls_dir: Path, scorer: ModelScorer) -> None:
     """The calls' audio through the nightly's stages: transcription, then rules + model + acoustic rules."""
     import json
 
-    from asr.transcribe import TranscribeOptions, transcribe_audio
-    from callqc.pipeline import rule_pack
+    from asr.transcribe import transcribe_audio
+    from callqc.pipeline import rule_pack, transcribe_options
     from callqc.settings import load_settings
     from tests.labelled_calls import script_turns
 
@@ -219,8 +219,7 @@ def evaluate_audio(calls_dir: Path, scorer: ModelScorer) -> None:
         turns = [(turn.start, turn.end) for turn in script_turns(calls_dir, flac.stem)]
         call = Call.from_dict(sidecar)
         code = settings.agency_code(call.agency) or ""
-        options = TranscribeOptions.from_settings(settings.asr, language=settings.language_for(code))
-        result = transcribe_audio(flac, options, channel_map=sidecar.get("channels") or None, name=flac.name)
+        result = transcribe_audio(flac, transcribe_options(settings, code), channel_map=sidecar.get("channels") or None, name=flac.name)
         pack = rule_pack(settings, settings.rule_pack_for(code))
         model_scores = scorer.segment_scores(result.transcript, callee_relation=call.callee_relation)
         findings = score_call(call, result.transcript, pack, features=result.features,
@@ -238,8 +237,8 @@ def evaluate_audio(calls_dir: Path, scorer: ModelScorer) -> None:
             compliant_calls += 1
             compliant_findings += len(findings)
         wrong = [f"{f.rule_id}({f.category})" for n, f in enumerate(findings) if n not in matched]
-        missed = [v["category"] for v in labels["violations"]]
-        print(f"  {flac.stem}: {len(findings)} findings, {len(matched)} right; labelled {missed or ['none']}; "
+        categories = [v["category"] for v in labels["violations"]]
+        print(f"  {flac.stem}: {len(findings)} findings, {len(matched)} right; labelled {categories or ['none']}; "
               f"other findings {wrong or ['none']}")
     print(f"{'category':<30}{'found / labelled':>18}")
     for category in sorted(found):

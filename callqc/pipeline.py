@@ -185,12 +185,20 @@ def whisper_threads(settings: Settings) -> int:
     return max(1, available_cores() // sharing)
 
 
+def transcribe_options(settings: Settings, agency: str):
+    """The TranscribeOptions of an agency's calls: settings.asr, this worker's share of the cores, the agency's
+    language and vocabulary."""
+    from asr.transcribe import TranscribeOptions
+
+    return TranscribeOptions.from_settings(settings.asr, cpu_threads=whisper_threads(settings),
+                                           **settings.transcription_for(agency))
+
+
 def transcribe_recording(settings: Settings, item: WorkItem, audio: bytes) -> TranscribedAudio:
     """asr/ on the recording's bytes with its channel map (per-channel Whisper + acoustic features)."""
-    from asr.transcribe import TranscribeOptions, transcribe_audio
+    from asr.transcribe import transcribe_audio
 
-    options = TranscribeOptions.from_settings(settings.asr, cpu_threads=whisper_threads(settings),
-                                              **settings.transcription_for(item.agency))
+    options = transcribe_options(settings, item.agency)
     started = time.perf_counter()
     result = transcribe_audio(audio, options, channel_map=item.channel_map or None, name=item.key)
     return TranscribedAudio(result.transcript, result.features, time.perf_counter() - started,
