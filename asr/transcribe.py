@@ -11,7 +11,9 @@ agent or customer by what it says.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
@@ -23,6 +25,8 @@ from asr.backends import DecodeOptions, RawSegment, available_cores, load_backen
 from asr.guards import cut_repetition_loops, is_empty_text, remove_phantom_phrases, to_simplified
 from asr.speakers import VoiceTurn, assign_roles, role_spans, split_voices, voice_at
 from qc.domain import AcousticFeatures, Segment, Span, Transcript, Word
+
+log = logging.getLogger(__name__)
 
 # Simplified-Chinese prompt: steers Whisper towards Simplified characters and punctuation.
 DEFAULT_INITIAL_PROMPTS = {"zh": "以下是普通话的句子。"}
@@ -254,17 +258,18 @@ class _Guarded:
 
 
 def _guard(segment: RawSegment, options: TranscribeOptions, language: str | None,
-           prompt: str | None) -> _Guarded | None:
-    """The segment's cleaned text and flags, or None when it must be dropped."""
+           prompt: str | None) -> _Guarded | str:
+    """The segment's cleaned text and flags, or why it must be dropped (see docs/asr-robustness.md, "Every drop
+    decision, audited")."""
     flags: list[str] = []
     silent = (segment.no_speech_prob > options.no_speech_threshold
               and segment.avg_logprob < options.logprob_threshold)
     if silent or segment.avg_logprob < options.drop_logprob_threshold:
         if not options.keep_unsure:
-            return None
+            return "silence rule" if silent else "log-prob floor"
         flags.append("unsure")  # kept: VAD heard speech here; the phantom and loop guards below still apply
     if len(segment.text) > options.max_chars_per_second * max(segment.end - segment.start, 0.25):
-        return None
+        return "text faster than speech"
     text = segment.text.replace("\ufffd", "")  # half a UTF-8 character from a split token
     if options.to_simplified and (language or "").startswith("zh"):
         text = to_simplified(text)
@@ -279,7 +284,7 @@ def _guard(segment: RawSegment, options: TranscribeOptions, language: str | None
     if cut:
         flags.append("repetition_cut")
     if is_empty_text(text):
-        return None
+        return "phantom or read-back only" if removed else "no text"
     if segment.avg_logprob < options.logprob_threshold:
         flags.append("low_confidence")
     if segment.compression_ratio > options.compression_ratio_threshold:
@@ -381,16 +386,25 @@ def transcribe_channel(samples: np.ndarray, options: TranscribeOptions,
 
 def guard_segments(pieces: Iterable[RawSegment], options: TranscribeOptions, language: str | None) -> list[_Guarded]:
     """The guards over a channel's decoded segments, in order: each segment cleaned, flagged or dropped
-    (`_guard`), and a sentence that merely repeats the one kept before it dropped (a loop across segments)."""
+    (`_guard`), and a sentence that merely repeats the one kept before it dropped (a loop across segments).
+    What was dropped, and why, is logged (logger `asr.transcribe`, INFO)."""
     prompt = options.decode_options().initial_prompt
     kept: list[_Guarded] = []
+    dropped: Counter[str] = Counter()
     for piece in pieces:
         guarded = _guard(piece, options, language, prompt)
-        if guarded is None:
+        if isinstance(guarded, str):
+            dropped[guarded] += 1
+            log.info("guard dropped %.2f-%.2f s (%s): %r", piece.start, piece.end, guarded, piece.text[:80])
             continue
         if kept and guarded.text == kept[-1].text and len(guarded.text) >= 4:
-            continue  # the same sentence again: a loop across segments
+            dropped["repeated sentence"] += 1  # the same sentence again: a loop across segments
+            log.info("guard dropped %.2f-%.2f s (repeated sentence): %r", piece.start, piece.end, piece.text[:80])
+            continue
         kept.append(guarded)
+    if dropped:
+        log.info("guards kept %d segment(s), dropped %d: %s", len(kept), sum(dropped.values()),
+                 ", ".join(f"{reason} {count}" for reason, count in dropped.most_common()))
     return kept
 
 

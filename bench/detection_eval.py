@@ -1,12 +1,12 @@
-"""Detection quality per violation category: rules alone, the model alone, and rules ∪ model (as the nightly
-scores), on labelled utterances and on labelled call scripts.
+"""Detection quality per violation category: phrase rules alone, semantic rules alone, the model alone, and all of
+them as the nightly scores, on labelled utterances and on labelled call scripts.
 
     python bench/detection_eval.py UTTERANCES.tsv            # columns id, language, speaker, category, text, note
     python bench/detection_eval.py --calls samples/calls     # the labelled call scripts, turn by turn
     python bench/detection_eval.py --audio DIR               # the calls' audio through the nightly's stages
 
-Every utterance is scored as `callqc score` scores a short transcript: the pack of its language
-(zh → cn_collection, en → us_fdcpa), a noon call, the speaker as given. Optional columns give the context the
+Every utterance is scored as `callqc score` scores a short transcript (qc.rules.calibration.LabelledUtterance): the
+pack of its language (zh → cn_collection, en → us_fdcpa), a noon call, the speaker as given. Optional columns give the context the
 pipeline would have: `callee_relation` (debtor / third_party / unknown: unknown is inferred from the text, as
 the nightly does) and `previous` (the callee's turn just before, put in the transcript as a customer turn).
 The pipeline judges agent turns only, so a customer line is a true negative unless something fires on it.
@@ -22,82 +22,53 @@ time (call-level categories: anywhere in the call); a finding is right when it f
 Printed: label recall per category, finding precision, findings on compliant calls.
 
 The model is the seed model (`callqc models train --seed 0`, what the nightly promotes by default) unless
---model gives a joblib artefact; "model alone" means the pack's model_score rules (calibrated thresholds) only.
+--model gives a joblib artefact. Columns: "rules" = phrase, regex and boolean rules (US-02 and US-08 include their
+semantic building blocks), "semantic" = the reported semantic rules, "model" = the model_score rules
+(calibrated thresholds), "all" = what the nightly reports.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qc.domain import Call, Segment, Transcript  # noqa: E402
+from qc.domain import Call, Transcript  # noqa: E402
+from qc.models.context import infer_callee_relation  # noqa: E402
 from qc.models.scorer import ModelScorer  # noqa: E402
 from qc.rules import load_pack  # noqa: E402
+from qc.rules.calibration import UtteranceFileError, read_utterances  # noqa: E402
 from qc.rules.pack import RulePack  # noqa: E402
 from qc.scoring import score_call  # noqa: E402
 
 PACK_OF = {"zh": "cn_collection", "en": "us_fdcpa"}
 CALL_LEVEL = {"missing_self_identification", "mini_miranda", "calling_hours", "call_frequency"}
-MODES = ("rules", "model", "rules+model")
-REQUIRED = ("id", "language", "speaker", "category", "text")
+MODES = ("rules", "semantic", "model", "all")  # phrase/regex rules; semantic rules; model rules; as the nightly
 
 
-def read_utterances(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise SystemExit(f"{path}: missing column(s) {', '.join(missing)}")
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            if (row.get("language") or "").strip() not in PACK_OF:
-                raise SystemExit(f"{path}: row {number}: field 'language' must be zh or en, got {row.get('language')!r}")
-            if (row.get("speaker") or "").strip() not in ("agent", "customer", "unknown"):
-                raise SystemExit(f"{path}: row {number}: field 'speaker' must be agent, customer or unknown")
-            if not (row.get("text") or "").strip():
-                raise SystemExit(f"{path}: row {number}: field 'text' is empty")
-            rows.append(row)
-    return rows
+def _kind(rule) -> str:
+    return {"model_score": "model", "semantic": "semantic"}.get(rule.type_name, "rules")
 
 
-def _categories(value: str) -> set[str]:
-    return {c.strip() for c in (value or "").split(",") if c.strip() and c.strip() != "none"}
-
-
-def _noon_call(language: str) -> Call:
-    zone = timezone.utc
-    return Call(call_id="utterance", agency="", agent_id="", account_id="",
-                started_at=datetime.combine(datetime(2026, 11, 3).date(), time(12, 0), tzinfo=zone),
-                callee_relation="unknown", callee_timezone="Asia/Shanghai" if language == "zh" else "America/New_York")
-
-
-def predict(pack: RulePack, scorer: ModelScorer, call: Call, transcript: Transcript,
-            segment_ids: Iterable[int] | None = None) -> dict[str, dict[int, set[str]]]:
-    """Per mode: segment id → predicted categories (call-level categories left out)."""
+def predict(pack: RulePack, scorer: ModelScorer, call: Call, transcript: Transcript) -> dict[str, dict[int, set[str]]]:
+    """Per mode: segment id → predicted categories (call-level categories left out). "all" is what the nightly
+    reports (every rule and the model, repeats merged); the others are one kind of rule alone."""
     model_scores = scorer.segment_scores(transcript, callee_relation=call.callee_relation)
-    model_rules = [r for r in pack.rules if r.type_name == "model_score" and r.config.report]
     result: dict[str, dict[int, set[str]]] = {mode: defaultdict(set) for mode in MODES}
-    for mode, scores in (("rules", None), ("rules+model", model_scores)):
-        for finding in score_call(call, transcript, pack, model_scores=scores).findings:
-            if finding.category in CALL_LEVEL:
-                continue
+    judged_call = call if call.callee_relation != "unknown" else \
+        replace(call, callee_relation=infer_callee_relation(transcript, call.callee_relation))
+    context = pack.context(judged_call, transcript, model_scores=model_scores)
+    alone = [(_kind(rule), finding) for rule in pack.reported_rules for finding in context.findings_of(rule.id)]
+    nightly = [("all", finding) for finding in score_call(call, transcript, pack, model_scores=model_scores).findings]
+    for mode, finding in alone + nightly:
+        if finding.category not in CALL_LEVEL:
             for segment_id in finding.segment_ids:
                 result[mode][segment_id].add(finding.category)
-    for segment in transcript.segments:
-        if segment.speaker != "agent":
-            continue
-        row = model_scores.get(segment.id, {})
-        for rule in model_rules:
-            if row.get(rule.config.label, 0.0) >= rule.config.threshold:
-                result["model"][segment.id].add(rule.config.category)
     return result
 
 
@@ -132,40 +103,29 @@ def table(truths: Sequence[set[str]], predictions: dict[str, Sequence[set[str]]]
 
 
 def evaluate_utterances(path: Path, scorer: ModelScorer, show_errors: bool) -> None:
-    rows = read_utterances(path)
-    truths = [_categories(r["category"]) for r in rows]
+    try:
+        rows = read_utterances(path)
+    except UtteranceFileError as error:
+        raise SystemExit(str(error))
+    truths = [set(row.categories) for row in rows]
     categories = sorted(set().union(*truths) - CALL_LEVEL)
     predictions: dict[str, list[set[str]]] = {mode: [] for mode in MODES}
+    packs = {language: load_pack(name) for language, name in PACK_OF.items()}
     for row in rows:
-        language = row["language"].strip()
-        pack = load_pack(PACK_OF[language])
-        segments = []
-        previous = (row.get("previous") or "").strip()
-        if previous:
-            segments.append(Segment(0, 0.0, max(len(previous) / 4.0, 1.0), "customer", previous))
-        clock = segments[-1].end + 0.5 if segments else 0.0
-        text = row["text"].strip()
-        judged = Segment(len(segments), clock, clock + max(len(text) / 4.0, 1.0), row["speaker"].strip(), text)  # type: ignore[arg-type]
-        transcript = Transcript((*segments, judged), language, judged.end)
-        call = _noon_call(language)
-        relation = (row.get("callee_relation") or "").strip()
-        if relation in ("debtor", "third_party", "guarantor"):
-            call = replace(call, callee_relation=relation)
-        predicted = predict(pack, scorer, call, transcript)
+        call, transcript, judged = row.as_call()
+        predicted = predict(packs[row.language], scorer, call, transcript)
         for mode in MODES:
-            predictions[mode].append(set(predicted[mode].get(judged.id, set())) & set(categories))
-    counts = defaultdict(int)
+            predictions[mode].append(set(predicted[mode].get(judged, set())) & set(categories))
+    counts: dict[tuple[str, str], int] = defaultdict(int)
     for row in rows:
-        counts[(row["language"].strip(), row["speaker"].strip())] += 1
+        counts[(row.language, row.speaker)] += 1
     print(f"{path}: {len(rows)} utterances (" + ", ".join(f"{k[0]}/{k[1]} {v}" for k, v in sorted(counts.items()))
           + f"), model {scorer.version}")
     print(table(truths, predictions, categories))
     if show_errors:
-        for mode in ("rules+model",):
-            for row, truth, predicted in zip(rows, truths, predictions[mode]):
-                if truth != predicted:
-                    print(f"  {mode}: {row['id']}: truth {sorted(truth) or ['none']} predicted "
-                          f"{sorted(predicted) or ['none']}: {row['text']}")
+        for row, truth, predicted in zip(rows, truths, predictions["all"]):
+            if truth != predicted:
+                print(f"  {row.id}: truth {sorted(truth) or ['none']} predicted {sorted(predicted) or ['none']}: {row.text}")
 
 
 def evaluate_calls(calls_dir: Path, scorer: ModelScorer) -> None:

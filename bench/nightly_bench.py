@@ -1,6 +1,7 @@
 """The whole nightly flow against raw faster-whisper on the same audio, in one run.
 
     python bench/nightly_bench.py [--calls 8] [--repeat 1] [--runner threads|dask] [--concurrency 1] [--profile]
+                                  [--models]
 
 Peer: faster-whisper's WhisperModel on each channel of each call (the pipeline transcribes per channel), with the
 pipeline's decoding options (configured model and compute type, beam 1, temperature 0, Silero VAD, language, same
@@ -170,6 +171,17 @@ def print_projection(audio_s: float, wall_s: float, concurrency: int) -> None:
           f"{NIGHT_CALLS:,} calls need {math.ceil(NIGHT_CALLS / per_night)} such workers")
 
 
+def train_and_promote(settings) -> None:
+    """Train the seed models and promote them (what an operator does with `callqc models train` / `promote`)."""
+    from callqc import db
+    from callqc.model_registry import promote, train_models
+    from callqc.storage import RecordingStore
+
+    sessions = db.sessions_for(settings.database_url)
+    for record in train_models(sessions, RecordingStore(settings), seed=0, echo=lambda line: None):
+        promote(sessions, record.version, force=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=8, help="How many sample calls (default: all 8).")
@@ -180,6 +192,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="asr.device: auto | cpu | cuda")
     parser.add_argument("--compute-type", default="int8", help="asr.compute_type (float16 on a GPU)")
     parser.add_argument("--profile", action="store_true", help="Task runs and SQL statements per recording.")
+    parser.add_argument("--models", action="store_true", help="Train and promote the seed models first, so the flow "
+                                                              "also scores with them (the violation model's two heads).")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="callqc-bench-"))
@@ -217,6 +231,13 @@ def main() -> None:
         store = RecordingStore(settings)
         upload_samples(settings, store, day=BENCH_DAY, samples_dir=chosen)
         db.upgrade(settings.database_url)
+        if args.models:  # in a child process, so that training's BLAS threads stay out of the timed runs
+            import multiprocessing
+
+            child = multiprocessing.get_context("spawn").Process(target=train_and_promote, args=(settings,))
+            child.start()
+            child.join()
+            assert child.exitcode == 0, "training the seed models failed"
         flow = nightly_qc.with_options(task_runner=task_runner(settings.prefect, args.runner))
 
         # warm-up: Prefect's temporary server, imports, the Whisper model, numba's compiled features
@@ -244,6 +265,7 @@ def main() -> None:
     assert len(summary.processed) == len(audio_files), summary.counts()
     print(f"\nnightly flow vs raw faster-whisper — {len(audio_files)} calls, {audio_s:.1f} s of stereo audio "
           f"({args.runner} runner, transcribe_concurrency {args.concurrency}, model {settings.asr.model} "
+          f"{'+ promoted seed QC models ' if args.models else ''}"
           f"{settings.asr.compute_type}, {whisper_threads(settings)} threads each, {os.cpu_count()} CPUs)")
     print("| pipeline | wall s | audio h / wall h | ratio to raw |")
     print("|---|---|---|---|")

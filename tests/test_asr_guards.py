@@ -111,3 +111,19 @@ def test_keep_unsure_keeps_what_the_silence_rules_would_drop_flagged():
     assert options.decode_options().no_speech_threshold is None  # Whisper itself skips no window either
     # the phantom guard still applies to a kept segment
     assert guard_segments([segment("请不吝点赞 订阅 转发 打赏支持明镜与点点栏目", avg_logprob=-1.6)], options, "zh") == []
+
+
+def test_every_drop_is_logged_with_its_reason(caplog):
+    """Nothing a guard removes vanishes without a trace: each drop and a per-channel count are logged."""
+    line = "您的欠款已经逾期三个月了"
+    pieces = [segment(line, 0, 3), segment(line, 3, 6),  # a loop across segments
+              segment("字幕由某某提供", 6, 8),  # a phantom and nothing else
+              segment("嗯嗯", 8, 9, avg_logprob=-1.8),  # under the log-prob floor
+              segment("这次的新的" * 120, 9.0, 9.06),  # more text than the time can hold
+              segment("好的", 10, 11)]
+    with caplog.at_level("INFO", logger="asr.transcribe"):
+        assert texts(pieces) == [line, "好的"]
+    summary = [r.getMessage() for r in caplog.records if r.getMessage().startswith("guards kept")]
+    assert summary == ["guards kept 2 segment(s), dropped 4: repeated sentence 1, phantom or read-back only 1, "
+                       "log-prob floor 1, text faster than speech 1"]
+    assert any("(log-prob floor): '嗯嗯'" in r.getMessage() for r in caplog.records)

@@ -100,15 +100,18 @@ def test_labelled_violations_found_by_rule_and_model_together():
     assert len([f for f in result.findings if f.segment_ids == (6,)]) == 1  # one finding, not two
 
 
-def test_model_alone_finds_what_no_phrase_names():
+def test_model_and_semantic_rule_find_what_no_phrase_names():
+    """No phrase names 「所有的银行卡…都会被冻结」; the semantic rule (close to an exemplar) and the model do, and
+    the two make one finding (source "both"), not two."""
     pack = load_pack("cn_collection")
     scenario = build_scenario("你要是还不上，明天你名下所有的银行卡、微信、支付宝都会被冻结", "zh")
     rules_only = score_call(scenario.call, scenario.transcript, pack)
-    assert not [f for f in rules_only.findings if f.category == "false_consequence"]
+    found = [f for f in rules_only.findings if f.category == "false_consequence"]
+    assert [f.rule_id for f in found] == ["CN-S04-false-consequence"] and "银行卡" in found[0].description
     scores = ModelScorer(_model()).segment_scores(scenario.transcript, callee_relation="debtor")
     with_model = score_call(scenario.call, scenario.transcript, pack, model_scores=scores)
     found = [f for f in with_model.findings if f.category == "false_consequence"]
-    assert [f.source for f in found] == ["model"] and with_model.flagged
+    assert [f.source for f in found] == ["both"] and with_model.flagged
 
 
 def test_callee_relation_is_inferred_when_the_sidecar_does_not_say_it():

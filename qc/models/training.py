@@ -247,7 +247,8 @@ def calibration_set(model: ViolationClassifier, holdout: Sequence[LabelledText],
 
 
 def calibrate_thresholds(scores: np.ndarray, truth: np.ndarray, labels: Sequence[str],
-                         min_precision: float = MIN_CALIBRATED_PRECISION) -> dict[str, dict[str, float]]:
+                         min_precision: float = MIN_CALIBRATED_PRECISION,
+                         grid: Sequence[float] = CALIBRATION_GRID) -> dict[str, dict[str, float]]:
     """Per label, the model_score threshold of a rule pack: the grid threshold with the best F1 among those
     whose precision on the held-out rows reaches `min_precision` (ties: the lower threshold, nearest the model's
     own decision point); when none does, the best F1 overall. Returns {label: {threshold, precision, recall, f1,
@@ -255,7 +256,7 @@ def calibrate_thresholds(scores: np.ndarray, truth: np.ndarray, labels: Sequence
     result: dict[str, dict[str, float]] = {}
     for column, label in enumerate(labels):
         candidates = []
-        for threshold in CALIBRATION_GRID:
+        for threshold in grid:
             metrics = _binary_metrics(truth[:, column], scores[:, column] >= threshold)
             candidates.append((metrics["precision"] >= min_precision, metrics["f1"], metrics["precision"],
                                threshold, metrics))

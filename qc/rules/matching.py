@@ -273,6 +273,10 @@ class CallContext:
         return segment.start + (segment.end - segment.start) * min(position, length) / length
 
     # ---- other rules ----------------------------------------------------------------------------
+    def forget_findings(self) -> None:
+        """Evaluate the rules afresh on the next `findings_of` (calibration tries other thresholds)."""
+        self._results.clear()
+
     def findings_of(self, rule_id: str) -> list[Finding]:
         """Findings of a rule for this call, evaluated at most once (boolean rules share them)."""
         if rule_id not in self._results:

@@ -124,7 +124,27 @@ class RulePack:
         model_scores: Mapping[int, Mapping[str, float]] | None = None,
     ) -> list[Finding]:
         """Findings of every reported rule, stamped with the pack name and version, in time order."""
-        context = CallContext(
+        context = self.context(call, transcript, features, history, model_scores)
+        findings = [
+            finding.with_pack(self.name, self.version)
+            for rule in self.reported_rules
+            for finding in context.findings_of(rule.id)
+        ]
+        semantic_rules = {rule.id for rule in self.reported_rules if rule.type_name == "semantic"}
+        findings = merge_rule_and_model(drop_semantic_repeats(findings, semantic_rules))
+        findings.sort(key=lambda f: (f.start is None, f.start or 0.0, f.rule_id))
+        return findings
+
+    def context(
+        self,
+        call: Call,
+        transcript: Transcript,
+        features: AcousticFeatures | None = None,
+        history: Sequence[CallAttempt] = (),
+        model_scores: Mapping[int, Mapping[str, float]] | None = None,
+    ) -> CallContext:
+        """What the rules of this pack look at for one call; `context.findings_of(rule_id)` evaluates a rule."""
+        return CallContext(
             pack_language=self.language,
             index=self.indexes.get(call.callee_relation, self.indexes["unknown"]),
             negation_slot=self.negation_slot,
@@ -133,14 +153,17 @@ class RulePack:
             rules_by_id=self.rules_by_id,
             call=call, transcript=transcript, features=features, history=history, model_scores=model_scores,
         )
-        findings = [
-            finding.with_pack(self.name, self.version)
-            for rule in self.reported_rules
-            for finding in context.findings_of(rule.id)
-        ]
-        findings = merge_rule_and_model(findings)
-        findings.sort(key=lambda f: (f.start is None, f.start or 0.0, f.rule_id))
+
+
+def drop_semantic_repeats(findings: list[Finding], semantic_rules: set[str]) -> list[Finding]:
+    """A semantic rule's finding on a segment where another rule of the same category fired says nothing new
+    (the other rule has the exact words): it is dropped, so the call is not charged twice."""
+    if not semantic_rules:
         return findings
+    heard = {(f.category, s) for f in findings if f.source == "rule" and f.rule_id not in semantic_rules
+             for s in f.segment_ids}
+    return [f for f in findings
+            if f.rule_id not in semantic_rules or not any((f.category, s) in heard for s in f.segment_ids)]
 
 
 def merge_rule_and_model(findings: list[Finding]) -> list[Finding]:

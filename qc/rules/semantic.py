@@ -12,8 +12,8 @@ A turn in scope matches when its sentence embedding (qc.models.embedding: multil
 violation model's semantic head uses) has cosine similarity ≥ `threshold` with an exemplar AND is closer to the
 exemplars than to every near miss. The evidence names the nearest exemplar and the similarity. A QC manager
 adds an exemplar and the rule matches more, with no retraining. Each turn is embedded once per call, shared by
-all semantic rules of the pack. `separability_problems` lists near misses the rule would match (run by
-`callqc rules validate`).
+all semantic rules of the pack. `separability_problems` lists near misses the rule would match were they not
+listed (run by `callqc rules validate`).
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from qc.rules.registry import Rule, RuleConfig, rule_type
 
 
 def _embed(texts: list[str]) -> np.ndarray:
-    from qc.models.embedding import encode
+    from qc.models.embedding import embed
 
-    return encode(texts)
+    return embed(texts)
 
 
 class SemanticConfig(RuleConfig):
@@ -54,6 +54,7 @@ class SemanticRule(Rule):
         super().__init__(config, compiler)
         self.exemplars = _embed(config.exemplars)
         self.near_misses = _embed(config.near_misses) if config.near_misses else None
+        self.threshold = config.threshold  # `callqc rules calibrate` tries others on this instance
 
     def similarities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per vector: best similarity to an exemplar, which exemplar, best similarity to a near miss."""
@@ -72,7 +73,7 @@ class SemanticRule(Rule):
         best, nearest, to_misses = self.similarities(vectors)
         findings = []
         for row, index in enumerate(indices):
-            if best[row] < self.config.threshold or to_misses[row] >= best[row]:
+            if best[row] < self.threshold or to_misses[row] >= best[row]:
                 continue
             exemplar = self.config.exemplars[int(nearest[row])]
             findings.append(self.finding(
@@ -82,11 +83,15 @@ class SemanticRule(Rule):
         return findings
 
     def separability_problems(self) -> list[str]:
-        """Near misses this rule would match: its exemplars and near misses are not separable at its threshold."""
+        """Near misses this rule would match if they were not listed themselves: closer to an exemplar than the
+        threshold and than every other near miss. Then the exemplars and near misses are not separable."""
         if self.near_misses is None:
             return []
         best, nearest, _ = self.similarities(self.near_misses)
+        among_misses = self.near_misses @ self.near_misses.T
+        np.fill_diagonal(among_misses, -1.0)
+        to_others = among_misses.max(axis=1)
         return [f"near miss «{miss}» is {similarity:.2f} similar to the exemplar «{self.config.exemplars[int(i)]}» "
-                f"(threshold {self.config.threshold:g})"
-                for miss, similarity, i in zip(self.config.near_misses, best, nearest)
-                if similarity >= self.config.threshold]
+                f"(threshold {self.threshold:g}), more than to any other near miss"
+                for miss, similarity, i, other in zip(self.config.near_misses, best, nearest, to_others)
+                if similarity >= self.threshold and similarity > other]

@@ -1,0 +1,167 @@
+"""Labelled utterances, and the thresholds of a pack's semantic rules calibrated on them.
+
+A labelled-utterance file is the TSV of the evaluation sets (bench/detection_eval.py, tests/data/blind*):
+columns `id, language, speaker, category, text`, optional `callee_relation` and `previous` (the callee's turn just
+before), other columns ignored. `category` is `none` or one or more categories, comma-separated. Each utterance is
+judged as `callqc score` judges a short transcript: the previous turn (when given) as a customer turn, then the
+judged turn, in a noon call; the callee relation as given, or inferred from the text when unknown.
+
+Semantic rules are calibrated on utterances their exemplars were not written from (configs/rules/calibration/).
+Per rule, the threshold on SIMILARITY_GRID with the best F1 among those whose precision reaches the minimum
+(qc.models.training.calibrate_thresholds: ties go to the lower threshold), for the categories of the reported
+rules that use it: the rule itself, or the boolean rules built on it (US-02 on US-S-attorney-said). Each rule
+is calibrated with the other rules at the pack's values, so a pack is calibrated when every value comes back
+unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, replace
+from datetime import datetime, time
+from pathlib import Path
+from typing import Sequence
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from qc.domain import Call, Segment, Transcript
+from qc.models.context import infer_callee_relation
+from qc.rules.pack import PACKS_DIR, RulePack
+from qc.rules.registry import Rule
+
+CALIBRATION_DIR = PACKS_DIR / "calibration"  # the shipped packs' calibration utterances and their vectors
+REQUIRED_COLUMNS = ("id", "language", "speaker", "category", "text")
+LANGUAGES = ("zh", "en")
+SPEAKERS = ("agent", "customer", "unknown")
+RELATIONS = ("debtor", "guarantor", "third_party", "unknown", "")
+TIMEZONE_OF = {"zh": "Asia/Shanghai", "en": "America/New_York"}
+SIMILARITY_GRID: tuple[float, ...] = tuple(round(0.20 + 0.025 * i, 3) for i in range(31))  # 0.200 … 0.950
+MIN_PRECISION = 0.85
+_CHARS_PER_SECOND = 4.0
+
+
+class UtteranceFileError(ValueError):
+    """A labelled-utterance file cannot be used; the message names the file, the row and the field."""
+
+
+@dataclass(frozen=True)
+class LabelledUtterance:
+    id: str
+    language: str
+    speaker: str
+    categories: frozenset[str]  # empty: compliant
+    text: str
+    callee_relation: str = "unknown"
+    previous: str = ""
+
+    def as_call(self) -> tuple[Call, Transcript, int]:
+        """The call and transcript the utterance is judged in, and the id of the judged segment."""
+        segments = []
+        if self.previous:
+            segments.append(Segment(0, 0.0, max(len(self.previous) / _CHARS_PER_SECOND, 1.0), "customer", self.previous))
+        clock = segments[-1].end + 0.5 if segments else 0.0
+        judged = Segment(len(segments), clock, clock + max(len(self.text) / _CHARS_PER_SECOND, 1.0),
+                         self.speaker, self.text)  # type: ignore[arg-type]
+        transcript = Transcript((*segments, judged), self.language, judged.end)
+        zone = ZoneInfo(TIMEZONE_OF[self.language])
+        call = Call(call_id=self.id, agency="", agent_id="", account_id="",
+                    started_at=datetime.combine(datetime(2026, 11, 3).date(), time(12, 0), tzinfo=zone),
+                    callee_relation=self.callee_relation or "unknown", callee_timezone=str(zone))  # type: ignore[arg-type]
+        return call, transcript, judged.id
+
+
+def read_utterances(path: Path) -> list[LabelledUtterance]:
+    """The utterances of a labelled TSV; an unusable row raises UtteranceFileError naming file, row and field."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UtteranceFileError(f"{path}: missing column(s) {', '.join(missing)}")
+        utterances = []
+        for number, row in enumerate(reader, start=2):
+            values = {key: (value or "").strip() for key, value in row.items() if key is not None}
+            for field, allowed in (("language", LANGUAGES), ("speaker", SPEAKERS),
+                                   ("callee_relation", RELATIONS)):
+                if values.get(field, "") not in allowed:
+                    raise UtteranceFileError(f"{path}: row {number}: field '{field}' must be one of "
+                                             f"{', '.join(a for a in allowed if a)}, got {values.get(field)!r}")
+            if not values["text"]:
+                raise UtteranceFileError(f"{path}: row {number}: field 'text' is empty")
+            categories = frozenset(c.strip() for c in values["category"].split(",") if c.strip() not in ("", "none"))
+            utterances.append(LabelledUtterance(
+                id=values["id"], language=values["language"], speaker=values["speaker"], categories=categories,
+                text=values["text"], callee_relation=values.get("callee_relation") or "unknown",
+                previous=values.get("previous", "")))
+    return utterances
+
+
+def _users(rule: Rule, pack: RulePack) -> list[Rule]:
+    """The reported rules whose findings depend on `rule`: itself when reported, else the rules built on it."""
+    if rule.config.report:
+        return [rule]
+    users = []
+    for candidate in pack.reported_rules:
+        pending, seen = list(candidate.references()), set()
+        while pending:
+            reference = pending.pop()
+            if reference == rule.id:
+                users.append(candidate)
+                break
+            if reference not in seen:
+                seen.add(reference)
+                pending.extend(pack.rules_by_id[reference].references())
+    return users
+
+
+def embed_once(texts: Sequence[str], vectors_file: Path | None = None) -> None:
+    """Embed the texts in batches before the rules ask for them one call at a time; with `vectors_file`, take
+    the vectors stored there (qc.models.embedding.write_embeddings) and store the ones computed now."""
+    from qc.models.embedding import embed, remember, write_embeddings
+
+    unique = list(dict.fromkeys(texts))
+    stores = [vectors_file] if vectors_file is not None and vectors_file.exists() else []
+    stored = set(np.load(vectors_file)["texts"].tolist()) if stores else set()
+    if vectors_file is not None and not stored.issuperset(unique):
+        write_embeddings(unique, vectors_file)
+        stores = [vectors_file]
+    vectors = embed(unique, stores)
+    remember(unique, vectors.astype(np.float16).astype(np.float32))  # as stored: the same values every run
+
+
+def calibrate_semantic_rules(pack: RulePack, utterances: Sequence[LabelledUtterance],
+                             min_precision: float = MIN_PRECISION,
+                             vectors_file: Path | None = None) -> dict[str, dict[str, float]]:
+    """Per semantic rule of the pack: {threshold, precision, recall, f1, support} on the pack's-language
+    utterances (see the module docstring). `vectors_file` keeps the utterances' sentence vectors between runs."""
+    from qc.models.training import calibrate_thresholds
+
+    rows = [u for u in utterances if u.language == pack.language]
+    if not rows:
+        raise ValueError(f"no labelled utterances in the pack's language {pack.language!r}")
+    embed_once([text for u in utterances for text in (u.previous, u.text) if text], vectors_file)
+    judged = []
+    for utterance in rows:
+        call, transcript, segment_id = utterance.as_call()
+        if call.callee_relation == "unknown":  # as qc.scoring.score_call judges it
+            call = replace(call, callee_relation=infer_callee_relation(transcript, call.callee_relation))
+        judged.append((pack.context(call, transcript), segment_id))
+    result = {}
+    for rule in (r for r in pack.rules if r.type_name == "semantic"):
+        users = _users(rule, pack)
+        categories = {user.config.category for user in users}
+        truth = np.array([bool(u.categories & categories) for u in rows])
+        fires_up_to = np.zeros(len(rows))  # the highest grid threshold at which a user still fires on the turn
+        pack_value = rule.threshold
+        try:
+            for threshold in SIMILARITY_GRID:
+                rule.threshold = threshold
+                for row, (context, segment_id) in enumerate(judged):
+                    context.forget_findings()
+                    if any(segment_id in f.segment_ids for user in users for f in context.findings_of(user.id)):
+                        fires_up_to[row] = threshold
+        finally:
+            rule.threshold = pack_value
+        result[rule.id] = calibrate_thresholds(fires_up_to[:, None], truth[:, None], [rule.id], min_precision,
+                                               grid=SIMILARITY_GRID)[rule.id]
+    return result
