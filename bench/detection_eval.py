@@ -32,19 +32,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qc.domain import Call, Transcript  # noqa: E402
-from qc.models.context import infer_callee_relation  # noqa: E402
 from qc.models.scorer import ModelScorer  # noqa: E402
 from qc.rules import load_pack  # noqa: E402
 from qc.rules.calibration import UtteranceFileError, read_utterances  # noqa: E402
 from qc.rules.pack import RulePack  # noqa: E402
-from qc.scoring import score_call  # noqa: E402
+from qc.scoring import judged_call, score_call  # noqa: E402
 
 PACK_OF = {"zh": "cn_collection", "en": "us_fdcpa"}
 CALL_LEVEL = {"missing_self_identification", "mini_miranda", "calling_hours", "call_frequency"}
@@ -60,9 +58,7 @@ def predict(pack: RulePack, scorer: ModelScorer, call: Call, transcript: Transcr
     reports (every rule and the model, repeats merged); the others are one kind of rule alone."""
     model_scores = scorer.segment_scores(transcript, callee_relation=call.callee_relation)
     result: dict[str, dict[int, set[str]]] = {mode: defaultdict(set) for mode in MODES}
-    judged_call = call if call.callee_relation != "unknown" else \
-        replace(call, callee_relation=infer_callee_relation(transcript, call.callee_relation))
-    context = pack.context(judged_call, transcript, model_scores=model_scores)
+    context = pack.context(judged_call(call, transcript), transcript, model_scores=model_scores)
     alone = [(_kind(rule), finding) for rule in pack.reported_rules for finding in context.findings_of(rule.id)]
     nightly = [("all", finding) for finding in score_call(call, transcript, pack, model_scores=model_scores).findings]
     for mode, finding in alone + nightly:

@@ -43,10 +43,16 @@ def score_call(
     """Evaluate every rule of the pack on the call and score it. A call whose callee relation is unknown is
     judged with the relation the call itself shows (「我是他同事」: third party; qc.models.context), so the
     third-party rules apply to it."""
-    if call.callee_relation == "unknown":
-        call = replace(call, callee_relation=infer_callee_relation(transcript, call.callee_relation))
-    findings = pack.evaluate(call, transcript, features=features, history=history, model_scores=model_scores)
+    findings = pack.evaluate(judged_call(call, transcript), transcript, features=features, history=history,
+                             model_scores=model_scores)
     return score_findings(findings, pack, options)
+
+
+def judged_call(call: Call, transcript: Transcript) -> Call:
+    """The call as the rules judge it: an unknown callee relation replaced by the one the call itself shows."""
+    if call.callee_relation != "unknown":
+        return call
+    return replace(call, callee_relation=infer_callee_relation(transcript, call.callee_relation))
 
 
 def score_findings(findings: Sequence[Finding], pack: RulePack, options: ScoringOptions | None = None) -> CallScore:

@@ -17,7 +17,7 @@ unchanged.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 from typing import Sequence
@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from qc.domain import Call, Segment, Transcript
-from qc.models.context import infer_callee_relation
 from qc.rules.pack import PACKS_DIR, RulePack
 from qc.rules.registry import Rule
+from qc.scoring import judged_call
 
 CALIBRATION_DIR = PACKS_DIR / "calibration"  # the shipped packs' calibration utterances and their vectors
 REQUIRED_COLUMNS = ("id", "language", "speaker", "category", "text")
@@ -143,9 +143,7 @@ def calibrate_semantic_rules(pack: RulePack, utterances: Sequence[LabelledUttera
     judged = []
     for utterance in rows:
         call, transcript, segment_id = utterance.as_call()
-        if call.callee_relation == "unknown":  # as qc.scoring.score_call judges it
-            call = replace(call, callee_relation=infer_callee_relation(transcript, call.callee_relation))
-        judged.append((pack.context(call, transcript), segment_id))
+        judged.append((pack.context(judged_call(call, transcript), transcript), segment_id))
     result = {}
     for rule in (r for r in pack.rules if r.type_name == "semantic"):
         users = _users(rule, pack)
