@@ -101,7 +101,8 @@ class TranscribeOptions:
                       beam_size=asr_settings.beam_size, compute_type=asr_settings.compute_type,
                       device=asr_settings.device, vad=asr_settings.vad,
                       cpu_threads=available_cores() if cpu_threads == "auto" else cpu_threads,
-                      batch_size=asr_settings.batch_size if on_gpu else 0)
+                      batch_size=asr_settings.batch_size if on_gpu else 0,
+                      keep_unsure=asr_settings.keep_unsure, split_mono=asr_settings.split_mono)
         values.update(overrides)
         return cls(**values)
 

@@ -76,6 +76,10 @@ class AsrSettings(_Strict):
     # (0.57 -> 0.73) but made decoding 18-51 % slower (docs/asr-robustness.md, "Compliance terms")
     use_vocabulary: bool = False
     vocabulary: dict[str, list[str]] = {}
+    # Keep what Whisper's silence rule or the log-prob floor would drop, flagged "unsure" (off: on the sample
+    # calls every such segment was a hallucination; docs/asr-robustness.md, "Every drop decision, audited")
+    keep_unsure: bool = False
+    split_mono: bool = True  # split a one-channel recording into agent and customer turns (asr/speakers.py)
 
 
 class QcSettings(_Strict):

@@ -40,6 +40,16 @@ def test_batching_is_on_only_where_the_model_runs_on_cuda():
     assert TranscribeOptions.from_settings(AsrSettings(device="cuda", batch_size=8)).batch_size == 8
 
 
+def test_keep_unsure_and_the_mono_split_come_from_settings():
+    from callqc.settings import AsrSettings
+
+    defaults = TranscribeOptions.from_settings(AsrSettings(device="cpu"))
+    assert (defaults.keep_unsure, defaults.split_mono) == (False, True)
+    chosen = TranscribeOptions.from_settings(AsrSettings(device="cpu", keep_unsure=True, split_mono=False))
+    assert (chosen.keep_unsure, chosen.split_mono) == (True, False)
+    assert chosen.decode_options().no_speech_threshold is None  # Whisper then skips no window either
+
+
 @pytest.mark.parametrize("cores, concurrency, configured, expected", [
     (2, 2, "auto", 1), (2, 1, "auto", 2), (16, 4, "auto", 4), (2, 4, "auto", 1), (2, 2, 3, 3)])
 def test_whisper_threads_share_the_cores_among_concurrent_transcriptions(monkeypatch, cores, concurrency,

@@ -11,9 +11,11 @@
 A turn in scope matches when its sentence embedding (qc.models.embedding: multilingual USE, the same vectors the
 violation model's semantic head uses) has cosine similarity ≥ `threshold` with an exemplar AND is closer to the
 exemplars than to every near miss. The evidence names the nearest exemplar and the similarity. A QC manager
-adds an exemplar and the rule matches more, with no retraining. Each turn is embedded once per call, shared by
-all semantic rules of the pack. `separability_problems` lists near misses the rule would match were they not
-listed (run by `callqc rules validate`).
+adds an exemplar and the rule matches more, with no retraining. Each turn is embedded once, shared by all
+semantic rules of the pack and the model's semantic head. `separability_problems` lists near misses the rule
+would match were they not listed (run by `callqc rules validate`). Thresholds are calibrated by
+`callqc rules calibrate` (qc.rules.calibration); the pack drops a semantic finding on a turn where a phrase rule
+of the same category fired (qc.rules.pack.drop_semantic_repeats).
 """
 
 from __future__ import annotations
