@@ -174,12 +174,10 @@ def print_projection(audio_s: float, wall_s: float, concurrency: int) -> None:
 def train_and_promote(settings) -> None:
     """Train the seed models and promote them (what an operator does with `callqc models train` / `promote`)."""
     from callqc import db
-    from callqc.model_registry import promote, train_models
+    from callqc.model_registry import ensure_promoted_models
     from callqc.storage import RecordingStore
 
-    sessions = db.sessions_for(settings.database_url)
-    for record in train_models(sessions, RecordingStore(settings), seed=0, echo=lambda line: None):
-        promote(sessions, record.version, force=True)
+    ensure_promoted_models(db.sessions_for(settings.database_url), RecordingStore(settings))
 
 
 def main() -> None:

@@ -227,6 +227,16 @@ def train_models(session_factory, store, seed: int = 0, from_reviews: bool = Fal
     return records
 
 
+def ensure_promoted_models(session_factory, store, seed: int = 0) -> list[ModelRecord]:
+    """Train and promote the seed-corpus model of each kind that has none promoted (the demo, the nightly bench);
+    returns the models promoted now."""
+    missing = tuple(kind for kind in ("violation", "emotion") if promoted_model(session_factory, kind) is None)
+    if not missing:
+        return []
+    records = train_models(session_factory, store, seed=seed, kinds=missing, echo=lambda _text: None)
+    return [promote(session_factory, record.version) for record in records]
+
+
 # ---- reviewer decisions as labels --------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReviewLabels:

@@ -179,17 +179,11 @@ def demo(
 def _ensure_promoted_models(console, settings, store) -> None:
     """Demo only: train and promote the seed-corpus models once, so the run scores with rules and models."""
     from callqc import db
-    from callqc.model_registry import train_models
-    from callqc.model_registry import promote, promoted_model
+    from callqc.model_registry import ensure_promoted_models
 
-    sessions = db.sessions_for(settings.database_url)
-    missing = tuple(kind for kind in ("violation", "emotion") if promoted_model(sessions, kind) is None)
-    if not missing:
-        return
-    with console.status(f"training the seed-corpus models ({', '.join(missing)}) …"):
-        records = train_models(sessions, store, kinds=missing, echo=lambda _text: None)
+    with console.status("training the seed-corpus models if none is promoted …"):
+        records = ensure_promoted_models(db.sessions_for(settings.database_url), store)
     for record in records:
-        promote(sessions, record.version)
         console.print(f"trained and promoted {record.version} (holdout macro-F1 {record.macro_f1:.3f})")
 
 
