@@ -9,7 +9,11 @@ whatever fills its slots.
 
 The held-out split is made by *template*, not by row: every fourth template of each group goes to the holdout
 file only, so the held-out utterances are phrasings that training never saw (not just new slot values).
-The generator is deterministic (fixed seed); its output files are committed.
+
+Templates share their author's habits. The family `independent-written` adds the labelled utterances that other
+people wrote without seeing this file (configs/rules/calibration/: the semantic rules' tuning set and the spent
+blind sets 2 and 4), every fourth of them (by id) to the holdout, so the holdout also measures phrasings no
+template has. The generator is deterministic (fixed seed); its output files are committed.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qc.models.embedding import embedding_file, write_embeddings  # noqa: E402
+from qc.models.text import VIOLATION_LABELS, normalise_text  # noqa: E402
 from qc.models.training import load_violation_corpus  # noqa: E402
+from qc.rules.calibration import CALIBRATION_DIR, read_utterances  # noqa: E402
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "qc" / "models" / "data"
 SEED = 20261129
@@ -844,16 +850,66 @@ def asr_noised(text: str, lang: str, rng: random.Random, homophones: dict[str, l
     return noised.replace("，", " ").replace("。", "").replace("？", "")
 
 
-def family_rows(rng: random.Random) -> tuple[list[dict], list[dict]]:
+# A short 「对。」 answering the customer's question is read with the question (qc.models.context): "question answer".
+# Its own random stream, so the families above keep their rows.
+AFFIRMATION_FAMILIES: list[tuple[str, str, str, str, list[str]]] = [
+    ("affirmed-institution", "zh", "impersonation", "a bare yes to 「你们是法院的吗？」: the agent asserts the institution", [
+        "你们是法院的吗？ 对。", "你是警察吗？ 是的。", "你们是公安局的吧？ 嗯，对。", "你是律师吗？ 对，我是。",
+        "你们是检察院的？ 没错。", "这是法院打来的电话吗？ 是的，没错。", "你们是执行局的？ 对。", "你是派出所的吗？ 当然。",
+        "你们是政府部门的吗？ 是啊。", "你是法官吗？ 对，是我。", "你们是银保监会的吗？ 是的。", "你是律所的人？ 对。",
+    ]),
+    ("affirmed-lawful", "zh", "none", "hard negatives: a bare yes to a question about the agency, the bank, a payment plan", [
+        "你们是银行的吗？ 对。", "你是催收公司的吧？ 是的。", "你们是星海银行委托的吗？ 对，没错。", "你是他们的客服吗？ 是的。",
+        "你们是贷后部门的吗？ 对。", "我明天还可以吗？ 对。", "是不是可以分期？ 是的。", "你是恒信资产的吗？ 当然。",
+    ]),
+    ("affirmed-institution", "en", "impersonation", "a bare yes to 'are you the police?': the agent asserts the institution", [
+        "Are you the police? Yes.", "Is this the court calling? That's right.", "Are you a lawyer? Yes, I am.",
+        "Are you with the sheriff's office? Correct.", "Is this the district attorney? Yeah.", "Are you from the IRS? Exactly.",
+        "Are you a cop? Yep.", "Are you with the government? Yes.",
+    ]),
+    ("affirmed-lawful", "en", "none", "hard negatives: a bare yes to a question about the collector, the call, a payment", [
+        "Are you a debt collector? Yes.", "Is this about my credit card? Yes.", "Are you calling from Harbor Recovery? That's right.",
+        "Can I pay next Friday? Yes.", "Is this call recorded? Correct.", "Are you with the bank? Yeah.",
+    ]),
+]
+
+
+def family_rows(rng: random.Random, families=FAMILIES) -> tuple[list[dict], list[dict]]:
     train: list[dict] = []
     holdout: list[dict] = []
-    for name, lang, label, _, templates in FAMILIES:
+    for name, lang, label, _, templates in families:
         slots = SLOTS_ZH if lang == "zh" else SLOTS_EN
         for index, template in enumerate(templates):
             held = _is_holdout(index)
             for text in _variants(template, rng, slots, HOLDOUT_VARIANTS if held else TRAIN_VARIANTS):
                 (holdout if held else train).append(
                     {"text": text, "labels": label, "lang": lang, "template": f"{lang}-{name}-{label}-{index}"})
+    return train, holdout
+
+
+INDEPENDENT_FILES = ("calibration.tsv", "blind2.tsv", "blind4.tsv")  # never a blind set that is not yet spent
+INDEPENDENT_FAMILY = ("independent-written", "zh, en", "each label",
+                      "utterances written by other people from the regulations alone, without this file: the semantic "
+                      "rules' tuning set and the spent blind sets 2 and 4 (implicit, colloquial, ASR-garbled, near "
+                      "misses, customer lines as `none`; categories the model has no label for as `none`)")
+
+
+def independent_rows() -> tuple[list[dict], list[dict]]:
+    """The independently written utterances as corpus rows: an agent line's model labels are its categories the
+    model knows (the others, e.g. cease_ignored, are `none` to the model); a customer line is `none`. Every
+    fourth row of a file goes to the holdout; a text two files share is kept once."""
+    train: list[dict] = []
+    holdout: list[dict] = []
+    seen: set[str] = set()
+    for name in INDEPENDENT_FILES:
+        for number, utterance in enumerate(read_utterances(CALIBRATION_DIR / name)):
+            if normalise_text(utterance.text) in seen:
+                continue
+            seen.add(normalise_text(utterance.text))
+            labels = sorted(utterance.categories & set(VIOLATION_LABELS)) if utterance.speaker == "agent" else []
+            (holdout if _is_holdout(number) else train).append(
+                {"text": utterance.text, "labels": ",".join(labels) or "none", "lang": utterance.language,
+                 "template": f"{utterance.language}-{INDEPENDENT_FAMILY[0]}-{Path(name).stem}-{utterance.id}"})
     return train, holdout
 
 
@@ -876,10 +932,13 @@ def write_family_notes(path: Path, train: list[dict], holdout: list[dict]) -> No
              "| family | language | label | covers | templates | train rows | holdout rows |", "|---|---|---|---|---|---|---|",
              "| seed templates | zh, en | each label | the first hand-written templates per label (explicit wording) "
              "| see the script | | |"]
-    for name, lang, label, covers, templates in FAMILIES:
+    for name, lang, label, covers, templates in FAMILIES + AFFIRMATION_FAMILIES:
         prefix = f"{lang}-{name}-{label}-"
         count = lambda rows: sum(1 for r in rows if r["template"].startswith(prefix))  # noqa: E731
         lines.append(f"| {name} | {lang} | {label} | {covers} | {len(templates)} | {count(train)} | {count(holdout)} |")
+    name, lang, label, covers = INDEPENDENT_FAMILY
+    count = lambda rows: sum(1 for r in rows if f"-{name}-" in r["template"])  # noqa: E731
+    lines.append(f"| {name} | {lang} | {label} | {covers} | none | {count(train)} | {count(holdout)} |")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -967,6 +1026,15 @@ def main() -> None:
     homophones = _homophones([r["text"] for r in train + holdout + f_train + f_holdout])
     train = with_asr_copies(train + f_train, family_rng, homophones)
     holdout = with_asr_copies(holdout + f_holdout, family_rng, homophones)
+    a_train, a_holdout = family_rows(random.Random(SEED + 3), AFFIRMATION_FAMILIES)
+    train += with_asr_copies(a_train, random.Random(SEED + 4), homophones)
+    holdout += with_asr_copies(a_holdout, random.Random(SEED + 5), homophones)
+    i_train, i_holdout = independent_rows()  # its own stream again: the rows above stay as they were
+    independent_rng = random.Random(SEED + 2)
+    train += with_asr_copies(i_train, independent_rng, homophones)
+    trained = {normalise_text(r["text"]) for r in train}  # an ASR copy may coincide with a training text
+    holdout += [r for r in with_asr_copies(i_holdout, independent_rng, homophones)
+                if normalise_text(r["text"]) not in trained]
     _write(DATA_DIR / "violations_train.tsv", train)
     _write(DATA_DIR / "violations_holdout.tsv", holdout)
     write_family_notes(DATA_DIR / "FAMILIES.md", train, holdout)
