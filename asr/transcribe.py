@@ -71,8 +71,8 @@ class TranscribeOptions:
     # rules dropped was a hallucination (avg log-prob -1.75), which the rules would then judge.
     keep_unsure: bool = False
     max_char_repeats: int = 4  # one character repeated more than this is a loop (cut to three)
-    # More text than anyone can say in the segment's time is a decoding loop on padding (seen on a 1 s clip:
-    # 600 characters in 0.06 s); Mandarin speech runs ~4-8 characters/s, English ~15.
+    # More text than anyone can say in the segment's time, once loops are cut, is a decode on padding (seen on a
+    # 1 s clip: 600 characters in 0.06 s); Mandarin speech runs ~4-8 characters/s, English ~15.
     max_chars_per_second: float = 40.0
     # ... and far less text than the time holds is a collapsed decode (seen: 4 characters for 24 s of clear
     # speech); such a stretch is decoded again at temperature 0 without the prompt (on a short region Whisper
@@ -132,6 +132,11 @@ class TranscriptionResult:
 REGION_GAP_S = 0.3
 # A VAD region at least this long that no decoded segment came from is decoded again (_decode_unheard).
 MIN_UNHEARD_S = 0.5
+# A loop across segments repeats the previous segment at once; a person who says the same thing again a while
+# later (「我没钱还」 twice in a call) is not a loop. Only sentences count (letters and digits, not punctuation):
+# 「对」「好的」 repeat legitimately.
+REPEAT_WITHIN_S = 2.0
+REPEAT_MIN_CHARS = 4
 
 
 @dataclass(frozen=True)
@@ -269,8 +274,6 @@ def _guard(segment: RawSegment, options: TranscribeOptions, language: str | None
         if not options.keep_unsure:
             return "silence rule" if silent else "log-prob floor"
         flags.append("unsure")  # kept: VAD heard speech here; the phantom and loop guards below still apply
-    if len(segment.text) > options.max_chars_per_second * max(segment.end - segment.start, 0.25):
-        return "text faster than speech"
     text = segment.text.replace("\ufffd", "")  # half a UTF-8 character from a split token
     if options.to_simplified and (language or "").startswith("zh"):
         text = to_simplified(text)
@@ -284,6 +287,8 @@ def _guard(segment: RawSegment, options: TranscribeOptions, language: str | None
     text, cut = cut_repetition_loops(text, options.max_char_repeats)
     if cut:
         flags.append("repetition_cut")
+    if len(text) > options.max_chars_per_second * max(segment.end - segment.start, 0.25):
+        return "text faster than speech"  # after the loop cut: a loop is cut down, not lost with its segment
     if is_empty_text(text):
         return "phantom or read-back only" if removed else "no text"
     if segment.avg_logprob < options.logprob_threshold:
@@ -330,18 +335,30 @@ def _decode_speech(backend, speech: np.ndarray, speech_map: _SpeechMap | None,
         if speech_map is None or not _collapsed(raw, options):
             pieces.extend(_split_at_regions(raw, speech_map))
             continue
-        stretch, stretch_map = speech_map.excerpt(speech, raw.start, raw.end)
-        for retry in backend.transcribe(stretch, retry_decode):
-            if len(stretch_map.lengths) == 1 or not _collapsed(retry, options):
-                pieces.extend(_split_at_regions(retry, stretch_map))
-                continue
-            for region in stretch_map.overlapping(retry.start, retry.end):
-                audio, single = stretch_map.excerpt_region(stretch, region)
-                for again in backend.transcribe(audio, retry_decode):
-                    pieces.extend(_split_at_regions(again, single))
+        retried = _decode_collapsed(backend, speech, speech_map, raw, retry_decode, options)
+        # the retry replaces the collapsed decode only when it heard something: never lose the few words it had
+        pieces.extend(retried if any(_spoken_length(piece.text) for piece in retried)
+                      else _split_at_regions(raw, speech_map))
     if speech_map is not None:
         pieces.extend(_decode_unheard(backend, speech, speech_map, heard, retry_decode))
     return sorted(pieces, key=lambda piece: piece.start)
+
+
+def _decode_collapsed(backend, speech: np.ndarray, speech_map: _SpeechMap, raw: RawSegment,
+                      retry_decode: DecodeOptions, options: TranscribeOptions) -> list[RawSegment]:
+    """A collapsed stretch decoded again without the prompt: as a whole, then region by region where it
+    collapses again."""
+    pieces: list[RawSegment] = []
+    stretch, stretch_map = speech_map.excerpt(speech, raw.start, raw.end)
+    for retry in backend.transcribe(stretch, retry_decode):
+        if len(stretch_map.lengths) == 1 or not _collapsed(retry, options):
+            pieces.extend(_split_at_regions(retry, stretch_map))
+            continue
+        for region in stretch_map.overlapping(retry.start, retry.end):
+            audio, single = stretch_map.excerpt_region(stretch, region)
+            for again in backend.transcribe(audio, retry_decode):
+                pieces.extend(_split_at_regions(again, single))
+    return pieces
 
 
 def _decode_unheard(backend, speech: np.ndarray, speech_map: _SpeechMap, heard: set[int],
@@ -387,10 +404,12 @@ def transcribe_channel(samples: np.ndarray, options: TranscribeOptions,
 
 def guard_segments(pieces: Iterable[RawSegment], options: TranscribeOptions, language: str | None) -> list[_Guarded]:
     """The guards over a channel's decoded segments, in order: each segment cleaned, flagged or dropped
-    (`_guard`), and a sentence that merely repeats the one kept before it dropped (a loop across segments).
+    (`_guard`), and a sentence that merely repeats the one kept just before it (starting within REPEAT_WITHIN_S of
+    its end) dropped: a loop across segments. The same words said again later are speech, and kept.
     What was dropped, and why, is logged (logger `asr.transcribe`, INFO)."""
     prompt = options.decode_options().initial_prompt
     kept: list[_Guarded] = []
+    loop_end = 0.0  # end of the last kept segment or of the last repeat of it dropped since
     dropped: Counter[str] = Counter()
     for piece in pieces:
         guarded = _guard(piece, options, language, prompt)
@@ -398,11 +417,14 @@ def guard_segments(pieces: Iterable[RawSegment], options: TranscribeOptions, lan
             dropped[guarded] += 1
             log.info("guard dropped %.2f-%.2f s (%s): %r", piece.start, piece.end, guarded, piece.text[:80])
             continue
-        if kept and guarded.text == kept[-1].text and len(guarded.text) >= 4:
-            dropped["repeated sentence"] += 1  # the same sentence again: a loop across segments
+        if kept and guarded.text == kept[-1].text and _spoken_length(guarded.text) >= REPEAT_MIN_CHARS \
+                and piece.start - loop_end <= REPEAT_WITHIN_S:
+            dropped["repeated sentence"] += 1  # the same sentence again at once: a loop across segments
             log.info("guard dropped %.2f-%.2f s (repeated sentence): %r", piece.start, piece.end, piece.text[:80])
+            loop_end = piece.end
             continue
         kept.append(guarded)
+        loop_end = piece.end
     if dropped:
         log.info("guards kept %d segment(s), dropped %d: %s", len(kept), sum(dropped.values()),
                  ", ".join(f"{reason} {count}" for reason, count in dropped.most_common()))

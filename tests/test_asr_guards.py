@@ -38,8 +38,17 @@ def test_a_loop_inside_a_segment_is_cut_and_flagged():
 
 
 def test_more_text_than_the_time_can_hold_is_dropped():
-    # 600 characters in 0.06 s (the same loop, timed on the padding): no one speaks 40+ characters a second
-    assert texts([segment("砸自己的脚。"), segment("这次的新的" * 120, 3.0, 3.06)]) == ["砸自己的脚。"]
+    # 30 different characters in 0.2 s (a decode timed on the padding): no one speaks 40+ characters a second
+    squeezed = "请您今天之内还款否则我们将采取进一步措施这是最后一次通知谢谢"
+    assert texts([segment("砸自己的脚。"), segment(squeezed, 3.0, 3.2)]) == ["砸自己的脚。"]
+
+
+def test_a_loop_squeezed_into_a_short_piece_is_cut_not_dropped():
+    # 「这边,」 twenty times in 0.5 s (a mono call's closing): too fast as decoded, one phrase once the loop is cut;
+    # the rate check runs after the cut, so the piece stays in the transcript, flagged
+    guarded = guard_segments([segment("这边," * 20, 10.0, 10.5)], OPTIONS, "zh")
+    assert [g.text for g in guarded] == ["这边,"]
+    assert "repetition_cut" in guarded[0].flags
 
 
 def test_the_same_sentence_repeated_across_segments_is_kept_once():
@@ -47,6 +56,14 @@ def test_the_same_sentence_repeated_across_segments_is_kept_once():
     pieces = [segment(line, 0, 3), segment(line, 3, 6), segment(line, 6, 9), segment("好的", 9, 10),
               segment("对", 10, 11), segment("对", 11, 12)]
     assert texts(pieces) == [line, "好的", "对", "对"]  # short answers may repeat legitimately
+
+
+def test_the_same_words_said_again_later_are_kept():
+    # a customer's refusal, then the same refusal a minute later with only the other channel speaking between
+    refusal = "我现在真的没钱还"
+    assert texts([segment(refusal, 0, 3), segment(refusal, 63, 66)]) == [refusal, refusal]
+    # punctuation is not a sentence: 「喂，你好？」 (three spoken characters) twice in a row is kept twice
+    assert texts([segment("喂，你好？", 0, 1.5), segment("喂，你好？", 1.6, 3.0)]) == ["喂，你好？", "喂，你好？"]
 
 
 @pytest.mark.parametrize("avg_logprob, no_speech_prob, kept, flags", [
@@ -119,7 +136,7 @@ def test_every_drop_is_logged_with_its_reason(caplog):
     pieces = [segment(line, 0, 3), segment(line, 3, 6),  # a loop across segments
               segment("字幕由某某提供", 6, 8),  # a phantom and nothing else
               segment("嗯嗯", 8, 9, avg_logprob=-1.8),  # under the log-prob floor
-              segment("这次的新的" * 120, 9.0, 9.06),  # more text than the time can hold
+              segment("请您今天之内还款否则我们将采取进一步措施这是最后一次通知谢谢", 9.0, 9.2),  # too fast for the time
               segment("好的", 10, 11)]
     with caplog.at_level("INFO", logger="asr.transcribe"):
         assert texts(pieces) == [line, "好的"]

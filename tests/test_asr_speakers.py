@@ -129,6 +129,32 @@ class _SkippingBackend:
                            words=(Word(first, duration, text, 0.9),))]
 
 
+class _CollapsingBackend:
+    """A stand-in for Whisper whose first decode collapses (2 characters for 10 s of speech) and whose retries
+    hear nothing, as when the retry's window is skipped by Whisper's silence rule; not reproducible on demand."""
+
+    multilingual = True
+
+    def __init__(self):
+        self.calls = 0
+
+    def transcribe(self, samples: np.ndarray, options: DecodeOptions):
+        self.calls += 1
+        if self.calls > 1:
+            return []
+        duration = len(samples) / 16000
+        return [RawSegment(0.0, duration, "还款", -0.8, 0.05, 1.2, words=(Word(0.0, duration, "还款", 0.9),))]
+
+
+def test_a_collapsed_decode_is_kept_when_its_retry_hears_nothing():
+    tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(160000) / 16000).astype(np.float32)
+    speech_map = _SpeechMap(original_starts=(5.0,), concatenated_starts=(0.0,), lengths=(10.0,))
+    backend = _CollapsingBackend()
+    pieces = _decode_speech(backend, tone, speech_map, TranscribeOptions())
+    assert backend.calls >= 2  # the collapse was decoded again
+    assert [p.text for p in pieces] == ["还款"] and pieces[0].start == pytest.approx(5.0)
+
+
 def test_speech_whisper_jumped_over_is_decoded_again():
     # two VAD regions of 2 s (original 1-3 s and 4-6 s), 0.3 s apart in the concatenated speech; the decoder's
     # first pass hears only the second, so the first is decoded again on its own

@@ -135,3 +135,27 @@ def test_phrase_automaton_finds_every_occurrence_a_plain_search_finds():
                         expected.setdefault(slot, []).append((line_no, position, end))
                     position = line.find(phrase, position + 1)
         assert {slot: sorted(hits) for slot, hits in found.items()} == expected, lines
+
+
+ORDERED_PACK = """
+pack: ordered_test
+language: en
+rules:
+  - {id: SAID, type: phrases, category: cease_ignored, severity: minor, report: false, scope: customer, phrases: [stop calling]}
+  - {id: ASKED, type: phrases, category: cease_ignored, severity: minor, report: false, phrases: [make a payment]}
+  - {id: AFTER, type: all, category: cease_ignored, severity: major, source: t, rules: [SAID, ASKED], ordered: true}
+  - {id: ANYWHERE, type: all, category: cease_ignored, severity: major, source: t, rules: [SAID, ASKED]}
+"""
+
+
+@pytest.mark.parametrize("turns,after,anywhere", [
+    (["customer: stop calling me", "agent: can you make a payment today"], True, True),
+    (["agent: can you make a payment today", "customer: stop calling me", "agent: okay, we will stop"], False, True),
+    (["agent: can you make a payment", "customer: stop calling", "agent: then make a payment by Friday"], True, True),
+])
+def test_an_ordered_all_rule_needs_its_rules_in_order(tmp_path, turns, after, anywhere):
+    # "all" over the whole call would charge an agent who asked for a payment before the consumer said stop
+    path = tmp_path / "ordered_test.yaml"
+    path.write_text(ORDERED_PACK, encoding="utf-8")
+    fired = _fired(_score(load_pack(path), *turns))
+    assert ("AFTER" in fired) is after and ("ANYWHERE" in fired) is anywhere

@@ -205,23 +205,32 @@ def calibrate(packs: list[str] = typer.Argument(None, help="Rule packs (default:
                                               "configs/rules/calibration; never the blind evaluation sets)."),
               min_precision: float = typer.Option(0.85, "--min-precision", min=0.0, max=1.0)) -> None:
     """Thresholds for the packs' semantic rules, calibrated on labelled utterances the exemplars were not written
-    from; prints the pack's value beside the calibrated one. Exits 1 when any differs (edit the pack and re-run)."""
-    from qc.rules.calibration import CALIBRATION_DIR, UtteranceFileError, calibrate_semantic_rules, read_utterances
+    from (and, without --data, the labelled call scripts of configs/rules/calibration/calls, turn by turn in their
+    call); prints the pack's value beside the calibrated one. Exits 1 when any differs (edit the pack and re-run)."""
+    from qc.models.training import CorpusError
+    from qc.rules.calibration import (
+        CALIBRATION_DIR,
+        UtteranceFileError,
+        calibrate_semantic_rules,
+        read_calibration_calls,
+        read_utterances,
+    )
     from qc.rules.pack import load_pack
 
     files = data or sorted(CALIBRATION_DIR.glob("*.tsv"))
     try:
         utterances = [u for path in files for u in read_utterances(path)]
-    except (OSError, UtteranceFileError) as exc:
+        calls = [] if data else read_calibration_calls()
+    except (OSError, UtteranceFileError, CorpusError) as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2)
     vectors = CALIBRATION_DIR / "utterances.usem3.npz" if not data else None
     differs = False
     for name in packs or ["cn_collection", "us_fdcpa"]:
         pack = load_pack(name)
-        results = calibrate_semantic_rules(pack, utterances, min_precision, vectors_file=vectors)
+        results = calibrate_semantic_rules(pack, utterances, min_precision, vectors_file=vectors, calls=calls)
         typer.echo(f"{pack.name} ({pack.language}): {sum(u.language == pack.language for u in utterances)} utterances "
-                   f"from {len(files)} file(s)")
+                   f"from {len(files)} file(s), {sum(c.language == pack.language for c in calls)} labelled calls")
         typer.echo(f"  {'rule':<36}{'pack':>7}{'calibrated':>12}{'precision':>11}{'recall':>8}{'support':>9}")
         for rule_id, values in results.items():
             current = pack.rules_by_id[rule_id].config.threshold

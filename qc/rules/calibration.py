@@ -6,7 +6,8 @@ before), other columns ignored. `category` is `none` or one or more categories, 
 judged as `callqc score` judges a short transcript: the previous turn (when given) as a customer turn, then the
 judged turn, in a noon call; the callee relation as given, or inferred from the text when unknown.
 
-Semantic rules are calibrated on utterances their exemplars were not written from (configs/rules/calibration/).
+Semantic rules are calibrated on utterances their exemplars were not written from (configs/rules/calibration/),
+and on the agent turns of labelled call scripts (configs/rules/calibration/calls/), each judged in its call.
 Per rule, the threshold on SIMILARITY_GRID with the best F1 among those whose precision reaches the minimum
 (qc.models.training.calibrate_thresholds: ties go to the lower threshold), for the categories of the reported
 rules that use it: the rule itself, or the boolean rules built on it (US-02 on US-S-attorney-said). Each rule
@@ -20,7 +21,7 @@ import csv
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,7 +31,11 @@ from qc.rules.pack import PACKS_DIR, RulePack
 from qc.rules.registry import Rule
 from qc.scoring import judged_call
 
+if TYPE_CHECKING:
+    from qc.models.training import ReferenceCall
+
 CALIBRATION_DIR = PACKS_DIR / "calibration"  # the shipped packs' calibration utterances and their vectors
+CALIBRATION_CALLS_DIR = CALIBRATION_DIR / "calls"  # labelled call scripts, one folder per set (samples/calls layout)
 REQUIRED_COLUMNS = ("id", "language", "speaker", "category", "text")
 LANGUAGES = ("zh", "en")
 SPEAKERS = ("agent", "customer", "unknown")
@@ -96,6 +101,14 @@ def read_utterances(path: Path) -> list[LabelledUtterance]:
     return utterances
 
 
+def read_calibration_calls(calls_dir: Path = CALIBRATION_CALLS_DIR) -> list["ReferenceCall"]:
+    """The labelled call scripts of every set folder under `calls_dir` (segments.tsv + labels.json + json)."""
+    from qc.models.training import load_reference_calls
+
+    folders = sorted(d for d in calls_dir.iterdir() if d.is_dir()) if calls_dir.is_dir() else []
+    return [call for folder in folders for call in load_reference_calls(folder)]
+
+
 def _users(rule: Rule, pack: RulePack) -> list[Rule]:
     """The reported rules whose findings depend on `rule`: itself when reported, else the rules built on it."""
     if rule.config.report:
@@ -129,33 +142,57 @@ def embed_once(texts: Sequence[str], vectors_file: Path | None = None) -> None:
     remember(unique, vectors.astype(np.float16).astype(np.float32))  # as stored: the same values every run
 
 
+def _call_turns(pack: RulePack, calls: Sequence["ReferenceCall"]) -> list[tuple[object, int, frozenset[str]]]:
+    """Every agent turn of the labelled calls in the pack's language, judged in its whole call: (context,
+    segment id, labelled categories)."""
+    turns = []
+    zone = ZoneInfo(TIMEZONE_OF[pack.language])
+    for reference in (c for c in calls if c.language == pack.language):
+        call = Call(call_id=reference.call_id, agency="", agent_id="", account_id="",
+                    started_at=datetime.combine(datetime(2026, 11, 3).date(), time(12, 0), tzinfo=zone),
+                    callee_relation=reference.callee_relation or "unknown",  # type: ignore[arg-type]
+                    callee_timezone=str(zone))
+        context = pack.context(judged_call(call, reference.transcript), reference.transcript)
+        for segment in reference.transcript.segments:
+            if segment.speaker == "agent":
+                turns.append((context, segment.id, frozenset(reference.violations.get(segment.id, ()))))
+    return turns
+
+
 def calibrate_semantic_rules(pack: RulePack, utterances: Sequence[LabelledUtterance],
                              min_precision: float = MIN_PRECISION,
-                             vectors_file: Path | None = None) -> dict[str, dict[str, float]]:
+                             vectors_file: Path | None = None,
+                             calls: Sequence["ReferenceCall"] = ()) -> dict[str, dict[str, float]]:
     """Per semantic rule of the pack: {threshold, precision, recall, f1, support} on the pack's-language
-    utterances (see the module docstring). `vectors_file` keeps the utterances' sentence vectors between runs."""
+    utterances (see the module docstring) and the agent turns of labelled call scripts (`calls`, each turn judged
+    in its call: a rule scoped to third-party callees meets every turn of such a call, the openings and
+    call-back requests included). `vectors_file` keeps the sentence vectors between runs."""
     from qc.models.training import calibrate_thresholds
 
     rows = [u for u in utterances if u.language == pack.language]
     if not rows:
         raise ValueError(f"no labelled utterances in the pack's language {pack.language!r}")
-    embed_once([text for u in utterances for text in (u.previous, u.text) if text], vectors_file)
+    embed_once([text for u in utterances for text in (u.previous, u.text) if text]
+               + [s.text for c in calls for s in c.transcript.segments if s.text], vectors_file)
     judged = []
     for utterance in rows:
         call, transcript, segment_id = utterance.as_call()
-        judged.append((pack.context(judged_call(call, transcript), transcript), segment_id))
+        judged.append((pack.context(judged_call(call, transcript), transcript), segment_id, utterance.categories))
+    judged += _call_turns(pack, calls)
+    contexts = list({id(context): context for context, _, _ in judged}.values())  # a call's turns share one
     result = {}
     for rule in (r for r in pack.rules if r.type_name == "semantic"):
         users = _users(rule, pack)
         categories = {user.config.category for user in users}
-        truth = np.array([bool(u.categories & categories) for u in rows])
-        fires_up_to = np.zeros(len(rows))  # the highest grid threshold at which a user still fires on the turn
+        truth = np.array([bool(labelled & categories) for _, _, labelled in judged])
+        fires_up_to = np.zeros(len(judged))  # the highest grid threshold at which a user still fires on the turn
         pack_value = rule.threshold
         try:
             for threshold in SIMILARITY_GRID:
                 rule.threshold = threshold
-                for row, (context, segment_id) in enumerate(judged):
+                for context in contexts:
                     context.forget_findings()
+                for row, (context, segment_id, _) in enumerate(judged):
                     if any(segment_id in f.segment_ids for user in users for f in context.findings_of(user.id)):
                         fires_up_to[row] = threshold
         finally:

@@ -43,11 +43,15 @@ class AllConfig(RuleConfig):
     type: Literal["all"]
     scope: Literal["any"] = "any"
     rules: list[str] = Field(min_length=2)
+    # True: the referenced rules must fire in the order listed, each on a later segment than the first finding of
+    # the one before ("stop calling me", then a payment request); a payment asked for before the consumer said
+    # it is not collecting after a cease request.
+    ordered: bool = False
 
 
 @rule_type
 class AllRule(_ReferencingRule):
-    """Fires when every referenced rule fired on the call."""
+    """Fires when every referenced rule fired on the call (with `ordered`, one after the other)."""
 
     type_name = "all"
     config_model = AllConfig
@@ -58,8 +62,12 @@ class AllRule(_ReferencingRule):
 
     def evaluate(self, context: CallContext) -> list[Finding]:
         results = []
+        after = -1  # with `ordered`: the segment the previous rule first fired on
         for reference in self.config.rules:
             findings = context.findings_of(reference)
+            if self.config.ordered:
+                findings = [f for f in findings if f.segment_ids and min(f.segment_ids) > after]
+                after = min((min(f.segment_ids) for f in findings), default=after)
             if not findings:
                 return []
             results.extend(findings)
