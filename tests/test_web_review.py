@@ -281,3 +281,23 @@ def test_queue_shows_display_names_and_callee_local_times(web):
     assert all("UTC+8" in row for row in chinese_rows)
     table = html.split("<table")[1]
     assert "false_consequence" not in table and "third_party_disclosure" not in table and ">critical" not in table
+
+
+def test_transcript_quality_flags_are_shown_on_their_line(web):
+    """A line the ASR guards kept but flagged (low confidence, a loop cut) says so, so the reviewer listens before
+    trusting the words; flags with no meaning for a reviewer are not shown."""
+    from callqc.db.models import SegmentRow, TranscriptRow
+
+    call = web.calls["hengxin"]
+    with web.factory() as session:
+        transcript = session.scalars(select(TranscriptRow).where(TranscriptRow.recording_id == call.recording_id)).one()
+        first, second = session.scalars(select(SegmentRow).where(SegmentRow.transcript_id == transcript.id)
+                                        .order_by(SegmentRow.idx).limit(2)).all()
+        first.flags = ["low_confidence", "repetition_cut", "internal_note"]
+        second.flags = []
+        ids = first.id, second.id
+        session.commit()
+    html = web.client("rita").get(f"/calls/{call.recording_id}").text
+    lines = {int(i): body for i, body in re.findall(r'<li class="seg[^"]*" id="seg-(\d+)"(.*?)</li>', html, re.S)}
+    assert "识别置信度低" in lines[ids[0]] and "重复已删减" in lines[ids[0]] and "internal_note" not in lines[ids[0]]
+    assert "asr-flag" not in lines[ids[1]]

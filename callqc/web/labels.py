@@ -66,6 +66,13 @@ STATUSES = {  # review status of a call, status of a finding, of an appeal
 }
 EMOTIONS = {ZH: {"calm": "平静", "angry": "愤怒", "distressed": "焦虑"},
             EN: {"calm": "calm", "angry": "angry", "distressed": "distressed"}}
+# Transcript-quality flags of a segment (asr.transcribe guards), as the reviewer sees them: what to listen to.
+SEGMENT_FLAGS = {
+    ZH: {"low_confidence": "识别置信度低", "unsure": "可能不是语音", "repetition_cut": "重复已删减",
+         "phantom_removed": "已删除幻听文本", "high_compression": "文本重复度高"},
+    EN: {"low_confidence": "low ASR confidence", "unsure": "may not be speech", "repetition_cut": "repeats cut",
+         "phantom_removed": "phantom text removed", "high_compression": "repetitive text"},
+}
 RELATIONS = {ZH: {"debtor": "债务人本人", "guarantor": "担保人", "third_party": "第三人", "unknown": "未知"},
              EN: {"debtor": "debtor", "guarantor": "guarantor", "third_party": "third party", "unknown": "unknown"}}
 ROLES = {ZH: {"reviewer": "复核员", "manager": "主管", "admin": "管理员", "agency_viewer": "机构查看"},
@@ -163,6 +170,10 @@ class Labels:
 
     def relation(self, code: str | None) -> str:
         return self._ui(RELATIONS, code)
+
+    def segment_flags(self, codes) -> list[str]:
+        """The transcript-quality flags a reviewer should know about (listen before trusting the words)."""
+        return [self._ui(SEGMENT_FLAGS, code) for code in codes or () if code in SEGMENT_FLAGS[EN]]
 
     # ---- codes of the data -----------------------------------------------------------------------------
     def pack_language(self, pack: str | None) -> str:
