@@ -270,7 +270,12 @@ def _guard(segment: RawSegment, options: TranscribeOptions, language: str | None
     flags: list[str] = []
     silent = (segment.no_speech_prob > options.no_speech_threshold
               and segment.avg_logprob < options.logprob_threshold)
-    if silent or segment.avg_logprob < options.drop_logprob_threshold:
+    # Whisper's avg_logprob is its whole window's: a clear 「喂？」 decoded in a window with garbled audio shares the
+    # window's score. The floor therefore also asks the segment's own words, when it has them.
+    own = _words_logprob(segment)
+    below_floor = segment.avg_logprob < options.drop_logprob_threshold and (
+        own is None or own < options.drop_logprob_threshold)
+    if silent or below_floor:
         if not options.keep_unsure:
             return "silence rule" if silent else "log-prob floor"
         flags.append("unsure")  # kept: VAD heard speech here; the phantom and loop guards below still apply
@@ -296,6 +301,14 @@ def _guard(segment: RawSegment, options: TranscribeOptions, language: str | None
     if segment.compression_ratio > options.compression_ratio_threshold:
         flags.append("high_compression")
     return _Guarded(segment, text, tuple(flags))
+
+
+def _words_logprob(segment: RawSegment) -> float | None:
+    """The mean log-probability of the segment's own words (None without word probabilities)."""
+    probabilities = [w.probability for w in segment.words if w.probability is not None]
+    if not probabilities:
+        return None
+    return float(np.mean(np.log(np.clip(probabilities, 1e-6, 1.0))))
 
 
 def _read_back(text: str, hotwords: str) -> bool:

@@ -144,3 +144,21 @@ def test_every_drop_is_logged_with_its_reason(caplog):
     assert summary == ["guards kept 2 segment(s), dropped 4: repeated sentence 1, phantom or read-back only 1, "
                        "log-prob floor 1, text faster than speech 1"]
     assert any("(log-prob floor): '嗯嗯'" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("word_probability, kept", [
+    (0.8, True),  # its own words were heard clearly: kept, flagged low_confidence for the reader
+    (0.05, False),  # its own words are as unsure as the window: under the floor
+    (None, False),  # no word probabilities: the window's score decides, as before
+])
+def test_the_log_prob_floor_also_asks_the_segments_own_words(word_probability, kept):
+    # Whisper scores a whole window: 「喂？哪位？」 decoded in the same window as garbled audio gets the window's -1.8
+    from qc.domain import Word
+
+    words = () if word_probability is None else (Word(0.0, 0.4, "喂？", word_probability),
+                                                  Word(0.5, 1.0, "哪位？", word_probability))
+    piece = RawSegment(0.0, 1.0, "喂？哪位？", -1.8, 0.1, 1.0, words=words)
+    guarded = guard_segments([piece], OPTIONS, "zh")
+    assert bool(guarded) is kept
+    if kept:
+        assert "low_confidence" in guarded[0].flags
