@@ -54,7 +54,7 @@ def test_sound_alike_is_a_per_rule_switch(tmp_path):
                  .replace("    sound_alike: true\n", "    sound_alike: false\n", 1))
     exact_only = tmp_path / "cn_exact.yaml"
     exact_only.write_text(pack_text, encoding="utf-8")
-    turns = ["agent: 喂你好这边是连众催生的公号0385", "customer: 嗯"]
+    turns = ["agent: 喂你好这边是连众催生的，我的公号，零三八五", "customer: 嗯"]
     assert _cn05(load_pack(exact_only), turns)  # without the switch the ASR variants are not recognised
     assert not _cn05(load_pack("cn_collection"), turns)
     assert not _cn05(load_pack(exact_only), ["agent: 喂你好这边是联众催收的工号0385"])
