@@ -174,7 +174,7 @@ def _add_reviewed_call(session, number: int, text: str, category: str, decision:
 
 def test_retraining_with_reviewer_rejections_removes_a_systematic_false_positive(sqlite_url, store, tmp_path):
     factory = _factory(sqlite_url)
-    held_out = [_held_out_turn("callA_01", 4), _held_out_turn("callA_08", 4)]  # debt told to the debtor
+    held_out = [_held_out_turn("callA_01", 4), _held_out_turn("callA_02", 4)]  # debt told to the debtor (the seed model still flags both)
     true_disclosure = _held_out_turn("callA_04", 4)  # debt told to a colleague: must stay flagged
     baseline = train_violation(TrainingOptions(seed=0)).model
     before = baseline.predict_proba(held_out)[:, baseline.labels.index("third_party_disclosure")]
