@@ -12,7 +12,7 @@ file only, so the held-out utterances are phrasings that training never saw (not
 
 Templates share their author's habits. The family `independent-written` adds the labelled utterances that other
 people wrote without seeing this file (configs/rules/calibration/: the semantic rules' tuning set and the spent
-blind sets 2, 4 and 6), every fourth of them (by id) to the holdout, so the holdout also measures phrasings no
+blind sets 2, 4 and 6), every fourth row of each file to the holdout, so the holdout also measures phrasings no
 template has. The generator is deterministic (fixed seed); its output files are committed.
 """
 

@@ -69,11 +69,15 @@ class LabelledUtterance:
         judged = Segment(len(segments), clock, clock + max(len(self.text) / _CHARS_PER_SECOND, 1.0),
                          self.speaker, self.text)  # type: ignore[arg-type]
         transcript = Transcript((*segments, judged), self.language, judged.end)
-        zone = ZoneInfo(TIMEZONE_OF[self.language])
-        call = Call(call_id=self.id, agency="", agent_id="", account_id="",
-                    started_at=datetime.combine(datetime(2026, 11, 3).date(), time(12, 0), tzinfo=zone),
-                    callee_relation=self.callee_relation or "unknown", callee_timezone=str(zone))  # type: ignore[arg-type]
-        return call, transcript, judged.id
+        return noon_call(self.id, self.language, self.callee_relation), transcript, judged.id
+
+
+def noon_call(call_id: str, language: str, callee_relation: str) -> Call:
+    """A call at noon in the language's time zone (no calling-hours finding), callee relation as given."""
+    zone = ZoneInfo(TIMEZONE_OF[language])
+    return Call(call_id=call_id, agency="", agent_id="", account_id="",
+                started_at=datetime.combine(datetime(2026, 11, 3).date(), time(12, 0), tzinfo=zone),
+                callee_relation=callee_relation or "unknown", callee_timezone=str(zone))  # type: ignore[arg-type]
 
 
 def read_utterances(path: Path) -> list[LabelledUtterance]:
@@ -146,12 +150,8 @@ def _call_turns(pack: RulePack, calls: Sequence["ReferenceCall"]) -> list[tuple[
     """Every agent turn of the labelled calls in the pack's language, judged in its whole call: (context,
     segment id, labelled categories)."""
     turns = []
-    zone = ZoneInfo(TIMEZONE_OF[pack.language])
     for reference in (c for c in calls if c.language == pack.language):
-        call = Call(call_id=reference.call_id, agency="", agent_id="", account_id="",
-                    started_at=datetime.combine(datetime(2026, 11, 3).date(), time(12, 0), tzinfo=zone),
-                    callee_relation=reference.callee_relation or "unknown",  # type: ignore[arg-type]
-                    callee_timezone=str(zone))
+        call = noon_call(reference.call_id, pack.language, reference.callee_relation)
         context = pack.context(judged_call(call, reference.transcript), reference.transcript)
         for segment in reference.transcript.segments:
             if segment.speaker == "agent":
