@@ -12,7 +12,7 @@ file only, so the held-out utterances are phrasings that training never saw (not
 
 Templates share their author's habits. The family `independent-written` adds the labelled utterances that other
 people wrote without seeing this file (configs/rules/calibration/: the semantic rules' tuning set and the spent
-blind sets 2, 4 and 6), every fourth row of each file to the holdout, so the holdout also measures phrasings no
+blind sets 1, 2 and 4 to 7), every fourth row of each file to the holdout, so the holdout also measures phrasings no
 template has. The generator is deterministic (fixed seed); its output files are committed.
 """
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from qc.models.embedding import embedding_file, write_embeddings  # noqa: E402
 from qc.models.text import VIOLATION_LABELS, normalise_text  # noqa: E402
 from qc.models.training import load_violation_corpus  # noqa: E402
-from qc.rules.calibration import CALIBRATION_DIR, read_utterances  # noqa: E402
+from qc.rules.calibration import calibration_files, read_utterances  # noqa: E402
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "qc" / "models" / "data"
 SEED = 20261129
@@ -887,10 +887,9 @@ def family_rows(rng: random.Random, families=FAMILIES) -> tuple[list[dict], list
     return train, holdout
 
 
-INDEPENDENT_FILES = ("calibration.tsv", "blind2.tsv", "blind4.tsv", "blind6.tsv")  # never a blind set that is not yet spent
 INDEPENDENT_FAMILY = ("independent-written", "zh, en", "each label",
                       "utterances written by other people from the regulations alone, without this file: the semantic "
-                      "rules' tuning set and the spent blind sets 2, 4 and 6 (implicit, colloquial, ASR-garbled, near "
+                      "rules' tuning set and the spent blind sets 1, 2 and 4 to 7 (implicit, colloquial, ASR-garbled, near "
                       "misses, customer lines as `none`; categories the model has no label for as `none`)")
 
 
@@ -901,15 +900,15 @@ def independent_rows() -> tuple[list[dict], list[dict]]:
     train: list[dict] = []
     holdout: list[dict] = []
     seen: set[str] = set()
-    for name in INDEPENDENT_FILES:
-        for number, utterance in enumerate(read_utterances(CALIBRATION_DIR / name)):
+    for path in calibration_files():  # never a blind set that is not yet spent
+        for number, utterance in enumerate(read_utterances(path)):
             if normalise_text(utterance.text) in seen:
                 continue
             seen.add(normalise_text(utterance.text))
             labels = sorted(utterance.categories & set(VIOLATION_LABELS)) if utterance.speaker == "agent" else []
             (holdout if _is_holdout(number) else train).append(
                 {"text": utterance.text, "labels": ",".join(labels) or "none", "lang": utterance.language,
-                 "template": f"{utterance.language}-{INDEPENDENT_FAMILY[0]}-{Path(name).stem}-{utterance.id}"})
+                 "template": f"{utterance.language}-{INDEPENDENT_FAMILY[0]}-{path.stem}-{utterance.id}"})
     return train, holdout
 
 

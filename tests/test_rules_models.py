@@ -8,6 +8,7 @@ import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qc.domain import Segment, Transcript
@@ -20,11 +21,17 @@ from qc.models.training import (
     TrainingOptions,
     calibrate_thresholds,
     calibration_set,
+    data_hash,
+    fold_examples,
     load_reference_calls,
     load_violation_corpus,
+    out_of_author_scores,
+    out_of_author_set,
+    read_out_of_author_scores,
     train_violation,
 )
 from qc.rules import load_pack
+from qc.rules.calibration import OUT_OF_AUTHOR_FILE, calibration_files, read_calibration_calls, utterances_by_author
 from qc.scoring import score_call
 from rules_fixtures import build_scenario, load_shared_call, shared_call_ids
 
@@ -53,19 +60,46 @@ def test_every_model_label_has_a_model_rule_beside_its_phrase_rules(pack_name):
 
 
 @pytest.mark.parametrize("pack_name", PACKS)
-def test_thresholds_are_the_held_out_calibration(pack_name):
-    """The pack's thresholds are what `callqc models calibrate` computes for the seed model on held-out rows
-    only (holdout utterances + the labelled sample calls; no training utterance among them)."""
+def test_thresholds_are_the_out_of_author_calibration(pack_name):
+    """The pack's thresholds are what `callqc models calibrate` computes: on the stored out-of-author scores (each
+    independently written file scored by the seed model refit without it) plus the labelled calls' agent turns
+    scored by the seed model. No scored text was in the training of the model that scored it."""
     pack = load_pack(pack_name)
-    holdout = load_violation_corpus(VIOLATION_HOLDOUT_FILE)
-    training_texts = {e.text for e in load_violation_corpus(VIOLATION_TRAIN_FILE)}
-    assert not training_texts & {e.text for e in holdout}
-    calls = load_reference_calls(SAMPLE_CALLS)
-    scores, truth = calibration_set(_model(), holdout, calls, pack.language)
-    calibrated = calibrate_thresholds(scores, truth, _model().labels)
+    rows = read_out_of_author_scores(OUT_OF_AUTHOR_FILE)
+    calls = load_reference_calls(SAMPLE_CALLS) + read_calibration_calls()
+    authored = out_of_author_set(rows, pack.language, _model().labels)
+    in_calls = calibration_set(_model(), (), calls, pack.language)
+    calibrated = calibrate_thresholds(np.vstack([authored[0], in_calls[0]]), np.vstack([authored[1], in_calls[1]]),
+                                      _model().labels)
     for label, rule in _model_rules(pack).items():
         if label in calibrated:
             assert rule.config.threshold == pytest.approx(calibrated[label]["threshold"]), label
+
+
+def test_the_stored_out_of_author_scores_are_todays():
+    """Every stored row was scored by a model whose training data is today's corpus without its author (same
+    data hash), every agent line of every calibration file is there, and one author's fold refit here gives the
+    stored scores (to 0.02: sentence vectors of new text are computed on this CPU)."""
+    rows = read_out_of_author_scores(OUT_OF_AUTHOR_FILE)
+    corpus = load_violation_corpus(VIOLATION_TRAIN_FILE)
+    assert not {e.text for e in corpus} & {e.text for e in load_violation_corpus(VIOLATION_HOLDOUT_FILE)}
+    authors = utterances_by_author(calibration_files())
+    assert {row.author for row in rows} == set(authors)
+    for author in authors:
+        fold = fold_examples(corpus, author)
+        assert len(fold) < len(corpus), author  # the author's rows were in the corpus and are left out
+        assert {row.fold_data for row in rows if row.author == author} == {data_hash(fold)[:16]}, \
+            f"{author}: stored scores are stale (run: callqc models calibrate)"
+    expected = {(a, c.call_id) for a, calls in authors.items() for c in calls
+                if any(s.speaker == "agent" for s in c.transcript.segments)}
+    assert {(row.author, row.call_id) for row in rows} == expected
+    smallest = min(authors, key=lambda a: len(authors[a]))
+    refit = out_of_author_scores({smallest: authors[smallest]})
+    stored = {row.call_id: row.scores for row in rows if row.author == smallest}
+    assert len(refit) == len(stored)
+    for row in refit:
+        for label, value in row.scores.items():
+            assert value == pytest.approx(stored[row.call_id][label], abs=0.02), (row.call_id, label)
 
 
 def _scored(call_id):

@@ -77,28 +77,47 @@ def calibrate(seed: int = typer.Option(0, "--seed", help="Seed of the model to c
               calls_dir: Path = typer.Option(Path("samples/calls"), "--calls",
                                              help="Labelled call scripts held out from training (segments.tsv + labels.json)."),
               min_precision: float = typer.Option(0.85, "--min-precision", min=0.0, max=1.0)) -> None:
-    """Per-category thresholds for the packs' model_score rules, calibrated on held-out data only: the
-    corpus holdout utterances of the pack's language plus the agent turns of the labelled calls."""
+    """Per-category thresholds for the packs' model_score rules, calibrated on text the scoring model never read:
+    each independently written utterance file of configs/rules/calibration scored by the seed model refit without
+    it (written to configs/rules/calibration/models/out_of_author.tsv), plus the agent turns of the labelled calls
+    (--calls and configs/rules/calibration/calls) scored by the seed model. Refits once per file (minutes)."""
+    import numpy as np
+
     from qc.models.text import VIOLATION_LABELS
     from qc.models.training import (
-        VIOLATION_HOLDOUT_FILE,
         TrainingOptions,
         calibrate_thresholds,
         calibration_set,
         load_reference_calls,
-        load_violation_corpus,
+        out_of_author_scores,
+        out_of_author_set,
         train_violation,
+        write_out_of_author_scores,
+    )
+    from qc.rules.calibration import (
+        OUT_OF_AUTHOR_FILE,
+        calibration_files,
+        read_calibration_calls,
+        utterances_by_author,
     )
     from qc.rules.pack import load_pack
 
-    model = train_violation(TrainingOptions(seed=seed)).model
-    holdout = load_violation_corpus(VIOLATION_HOLDOUT_FILE)
-    calls = load_reference_calls(calls_dir) if calls_dir.is_dir() else []
+    options = TrainingOptions(seed=seed)
+    model = train_violation(options).model
+    calls = (load_reference_calls(calls_dir) if calls_dir.is_dir() else []) + read_calibration_calls()
+    authors = utterances_by_author(calibration_files())
+    typer.echo(f"refitting the seed model without each of {len(authors)} authors: {', '.join(authors)}")
+    rows = out_of_author_scores(authors, options)
+    OUT_OF_AUTHOR_FILE.parent.mkdir(parents=True, exist_ok=True)
+    write_out_of_author_scores(OUT_OF_AUTHOR_FILE, rows)
     for pack_name in ("cn_collection", "us_fdcpa"):
         pack = load_pack(pack_name)
-        scores, truth = calibration_set(model, holdout, calls, pack.language)
+        authored = out_of_author_set(rows, pack.language, model.labels)
+        in_calls = calibration_set(model, (), calls, pack.language)
+        scores, truth = np.vstack([authored[0], in_calls[0]]), np.vstack([authored[1], in_calls[1]])
         thresholds = calibrate_thresholds(scores, truth, model.labels, min_precision)
-        typer.echo(f"{pack_name} ({pack.language}): {len(truth)} held-out rows")
+        typer.echo(f"{pack_name} ({pack.language}): {len(authored[1])} out-of-author turns, "
+                   f"{len(in_calls[1])} call turns")
         typer.echo(f"  {'rule':<38}{'label':<24}{'pack':>6}{'calibrated':>12}{'precision':>11}{'recall':>8}")
         for rule in pack.rules:
             label = getattr(rule.config, "label", None)

@@ -212,12 +212,13 @@ def calibrate(packs: list[str] = typer.Argument(None, help="Rule packs (default:
         CALIBRATION_DIR,
         UtteranceFileError,
         calibrate_semantic_rules,
+        calibration_files,
         read_calibration_calls,
         read_utterances,
     )
     from qc.rules.pack import load_pack
 
-    files = data or sorted(CALIBRATION_DIR.glob("*.tsv"))
+    files = data or calibration_files()
     try:
         utterances = [u for path in files for u in read_utterances(path)]
         calls = [] if data else read_calibration_calls()

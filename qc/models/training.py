@@ -250,6 +250,83 @@ def calibration_set(model: ViolationClassifier, holdout: Sequence[LabelledText],
     return np.vstack(scores), np.vstack(truth).astype(bool)
 
 
+INDEPENDENT_GROUP = "-independent-written-"  # corpus rows of an author's file: group "<lang>-independent-written-<author>-<id>"
+OUT_OF_AUTHOR_COLUMNS = ("author", "id", "language", "fold_data", "labels")
+
+
+@dataclass(frozen=True)
+class OutOfAuthorScore:
+    """One agent turn scored by the seed model refit without its author's rows (`fold_data`: that training
+    data's hash, so a stored score can be checked against today's corpus)."""
+
+    author: str
+    call_id: str
+    language: str
+    fold_data: str
+    scores: dict[str, float]
+    labels: frozenset[str]
+
+
+def fold_examples(examples: Sequence[LabelledText], author: str) -> list[LabelledText]:
+    """The corpus without one author's rows (and their ASR-noised copies)."""
+    marker = f"{INDEPENDENT_GROUP}{author}-"
+    return [e for e in examples if marker not in e.group]
+
+
+def out_of_author_scores(authors: dict[str, Sequence[ReferenceCall]], options: TrainingOptions = TrainingOptions(),
+                         train_file: Path = VIOLATION_TRAIN_FILE) -> list[OutOfAuthorScore]:
+    """Scores a model gives to text by an author it never read. Per author (one independently written file, its
+    utterances as one-turn ReferenceCalls), the seed corpus is refit without that author's rows and scores that
+    author's agent turns in context. Held-out templates are easier than another person's phrasing (2026-12-01:
+    at the same thresholds, precision 0.85-1.00 on the template holdout against 0.76-0.89 on a new author for
+    threat, false consequences and pressure), so these are what the thresholds are calibrated on."""
+    from qc.models.scorer import ModelScorer
+
+    examples = load_violation_corpus(train_file)
+    text_options = TextModelOptions(options.regularisation_c, options.seed)
+    result = []
+    for author, calls in authors.items():
+        fold = fold_examples(examples, author)
+        scorer = ModelScorer(ViolationClassifier(options=text_options).fit(fold))
+        fold_data = data_hash(fold)[:16]
+        for call in calls:
+            by_segment = scorer.segment_scores(call.transcript, callee_relation=call.callee_relation)
+            for segment_id, scores in by_segment.items():
+                result.append(OutOfAuthorScore(author, call.call_id, call.language, fold_data,
+                                               {label: round(float(scores[label]), 4) for label in VIOLATION_LABELS},
+                                               frozenset(call.violations.get(segment_id, ()))))
+    return result
+
+
+def write_out_of_author_scores(path: Path, rows: Sequence[OutOfAuthorScore]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow([*OUT_OF_AUTHOR_COLUMNS, *VIOLATION_LABELS])
+        for row in rows:
+            writer.writerow([row.author, row.call_id, row.language, row.fold_data, ",".join(sorted(row.labels)) or "none",
+                             *(f"{row.scores[label]:.4f}" for label in VIOLATION_LABELS)])
+
+
+def read_out_of_author_scores(path: Path) -> list[OutOfAuthorScore]:
+    rows = []
+    for number, row in _read_tsv(path, (*OUT_OF_AUTHOR_COLUMNS, *VIOLATION_LABELS)):
+        try:
+            scores = {label: float(row[label]) for label in VIOLATION_LABELS}
+        except ValueError as error:
+            raise CorpusError(f"{path}: row {number}: a score is not a number ({error})") from None
+        labels = frozenset(label for label in row["labels"].split(",") if label and label != NONE_LABEL)
+        rows.append(OutOfAuthorScore(row["author"], row["id"], row["language"], row["fold_data"], scores, labels))
+    return rows
+
+
+def out_of_author_set(rows: Sequence[OutOfAuthorScore], language: str,
+                      labels: Sequence[str] = VIOLATION_LABELS) -> tuple[np.ndarray, np.ndarray]:
+    """The stored scores of a language as calibration_set returns them: (scores, truth), one row per turn."""
+    chosen = [row for row in rows if row.language == language]
+    return (np.array([[row.scores[label] for label in labels] for row in chosen]).reshape(-1, len(labels)),
+            np.array([[label in row.labels for label in labels] for row in chosen], dtype=bool).reshape(-1, len(labels)))
+
+
 def calibrate_thresholds(scores: np.ndarray, truth: np.ndarray, labels: Sequence[str],
                          min_precision: float = MIN_CALIBRATED_PRECISION,
                          grid: Sequence[float] = CALIBRATION_GRID) -> dict[str, dict[str, float]]:

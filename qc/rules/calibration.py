@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 CALIBRATION_DIR = PACKS_DIR / "calibration"  # the shipped packs' calibration utterances and their vectors
 CALIBRATION_CALLS_DIR = CALIBRATION_DIR / "calls"  # labelled call scripts, one folder per set (samples/calls layout)
+OUT_OF_AUTHOR_FILE = CALIBRATION_DIR / "models" / "out_of_author.tsv"  # `callqc models calibrate`: each file scored by a model that never read it
 REQUIRED_COLUMNS = ("id", "language", "speaker", "category", "text")
 LANGUAGES = ("zh", "en")
 SPEAKERS = ("agent", "customer", "unknown")
@@ -71,6 +72,14 @@ class LabelledUtterance:
         transcript = Transcript((*segments, judged), self.language, judged.end)
         return noon_call(self.id, self.language, self.callee_relation), transcript, judged.id
 
+    def as_reference_call(self) -> "ReferenceCall":
+        """The utterance as a one-turn labelled call (what the model calibration scores in context)."""
+        from qc.models.training import ReferenceCall
+
+        call, transcript, judged = self.as_call()
+        violations = {judged: set(self.categories)} if self.categories and self.speaker == "agent" else {}
+        return ReferenceCall(self.id, self.language, transcript, call.callee_relation, violations)
+
 
 def noon_call(call_id: str, language: str, callee_relation: str) -> Call:
     """A call at noon in the language's time zone (no calling-hours finding), callee relation as given."""
@@ -103,6 +112,16 @@ def read_utterances(path: Path) -> list[LabelledUtterance]:
                 text=values["text"], callee_relation=values.get("callee_relation") or "unknown",
                 previous=values.get("previous", "")))
     return utterances
+
+
+def calibration_files(directory: Path = CALIBRATION_DIR) -> list[Path]:
+    """The labelled utterance files of `directory`, one per author (the file's stem names the author)."""
+    return sorted(directory.glob("*.tsv"))
+
+
+def utterances_by_author(files: Sequence[Path]) -> dict[str, list["ReferenceCall"]]:
+    """Each file's utterances as one-turn labelled calls, keyed by the file's stem."""
+    return {path.stem: [u.as_reference_call() for u in read_utterances(path)] for path in files}
 
 
 def read_calibration_calls(calls_dir: Path = CALIBRATION_CALLS_DIR) -> list["ReferenceCall"]:

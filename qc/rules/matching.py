@@ -169,6 +169,7 @@ class CallContext:
         negation_slot: int | None,
         breaker_slot: int | None,
         negation_window: int,
+        after_slot: int | None = None,
         rules_by_id: Mapping[str, "Rule"],
         call: Call,
         transcript: Transcript,
@@ -194,6 +195,9 @@ class CallContext:
         self._breakers: dict[int, list[tuple[int, int]]] = {}
         for segment, start, end in self.hits.get(breaker_slot, ()) if breaker_slot is not None else ():
             self._breakers.setdefault(segment, []).append((start, end))
+        self._after_cues: dict[int, list[tuple[int, int]]] = {}
+        for segment, start, end in self.hits.get(after_slot, ()) if after_slot is not None else ():
+            self._after_cues.setdefault(segment, []).append((start, end))
         self._rules_by_id = rules_by_id
         self._results: dict[str, list[Finding]] = {}
         self._offset_maps: dict[int, NormalizedText] = {}
@@ -220,13 +224,23 @@ class CallContext:
         """The segments by start time (silence and overtalk from the transcript's timing)."""
         return sorted(self.segments, key=lambda s: s.start)
 
-    def is_negated(self, segment_index: int, start: int) -> bool:
-        """A negation cue ends within the window before `start`, in the same clause, with no breaker between."""
+    def is_negated(self, segment_index: int, start: int, end: int | None = None) -> bool:
+        """A negation cue ends within the window before `start`, or (given the hit's `end`) an after-cue
+        (「不会受影响」) begins within the window after `end`; in the same clause, with no breaker between."""
+        line = self.lines[segment_index]
+        breakers = self._breakers.get(segment_index, ())
         for cue_start, cue_end in self._negation_cues.get(segment_index, ()):
             if cue_end <= start and start - cue_end <= self.negation_window:
-                if CLAUSE_BREAK in self.lines[segment_index][cue_end:start]:
+                if CLAUSE_BREAK in line[cue_end:start]:
                     continue
-                if any(cue_end <= b_start and b_end <= start for b_start, b_end in self._breakers.get(segment_index, ())):
+                if any(cue_end <= b_start and b_end <= start for b_start, b_end in breakers):
+                    continue
+                return True
+        for cue_start, cue_end in self._after_cues.get(segment_index, ()) if end is not None else ():
+            if end <= cue_start and cue_start - end <= self.negation_window:
+                if CLAUSE_BREAK in line[end:cue_start]:
+                    continue
+                if any(end <= b_start and b_end <= cue_start for b_start, b_end in breakers):
                     continue
                 return True
         return False

@@ -61,6 +61,7 @@ class NegationSettings(BaseModel):
     cues: list[str] = []
     window: int = Field(4, ge=0, le=40)
     breakers: list[str] = []  # words between cue and hit that end the negation: "if you don't pay, WE'LL …"
+    after: list[str] = []  # cues that negate the hit they follow (same window and clause): 「孩子上学不会受影响」
 
 
 class Scorecard(BaseModel):
@@ -104,6 +105,7 @@ class RulePack:
     indexes: Mapping[str, PhraseIndex] = field(default_factory=dict, repr=False)  # by callee relation
     negation_slot: int | None = None
     breaker_slot: int | None = None
+    after_slot: int | None = None
     negation_window: int = 4
 
     @cached_property
@@ -149,6 +151,7 @@ class RulePack:
             index=self.indexes.get(call.callee_relation, self.indexes["unknown"]),
             negation_slot=self.negation_slot,
             breaker_slot=self.breaker_slot,
+            after_slot=self.after_slot,
             negation_window=self.negation_window,
             rules_by_id=self.rules_by_id,
             call=call, transcript=transcript, features=features, history=history, model_scores=model_scores,
@@ -256,12 +259,14 @@ def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry
             merged[name] += added[name]
     compiler = PackCompiler(language=header.language, synonyms=header.synonyms, negation_window=header.negation.window,
                             lexicons=merged)
-    negation_slot = breaker_slot = None
+    negation_slot = breaker_slot = after_slot = None
     try:
         if header.negation.cues:
             negation_slot = compiler.add_phrase_group(header.negation.cues, "negation.cues")
         if header.negation.breakers:
             breaker_slot = compiler.add_phrase_group(header.negation.breakers, "negation.breakers")
+        if header.negation.after:
+            after_slot = compiler.add_phrase_group(header.negation.after, "negation.after")
     except RuleCheckError as exc:
         problems.append((None, exc.field, exc.reason))
     rules: list[Rule] = []
@@ -293,6 +298,7 @@ def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry
         indexes=_indexes_by_relation(compiler.index, rules),
         negation_slot=negation_slot,
         breaker_slot=breaker_slot,
+        after_slot=after_slot,
         negation_window=header.negation.window,
     )
 

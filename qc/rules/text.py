@@ -85,7 +85,7 @@ class _TextMatcher:
                 segment, start, end = hit
                 if not context.in_scope(segment, scope):
                     continue
-                if negation and context.is_negated(segment, start):
+                if negation and context.is_negated(segment, start, end):
                     continue
                 if any(e_start < end and start < e_end for e_start, e_end in exclusions.get(segment, ())):
                     continue
@@ -217,7 +217,7 @@ class RegexRule(Rule):
             line = _line_of(starts, match.start())
             segment = segments[line]
             start, end = match.start() - starts[line], match.end() - starts[line]
-            if self.config.negation and context.is_negated(segment, start):
+            if self.config.negation and context.is_negated(segment, start, end):
                 continue
             if self.exclusion is not None and any(
                 e.start() < end and start < e.end() for e in self.exclusion.finditer(context.lines[segment])
