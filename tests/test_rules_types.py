@@ -14,7 +14,7 @@ from qc.scoring import ScoringOptions, score_call
 PACK = """
 pack: types_test
 language: zh
-negation: {cues: [不会, 没有], window: 4}
+negation: {cues: [不会, 没有], after: [没关系, 不受影响], breakers: [但], window: 4}
 synonyms: {单位: [公司]}
 scorecard: {weights: {minor: 5, major: 25, critical: 40}, flag_threshold: 90}
 rules:
@@ -24,6 +24,7 @@ rules:
   - {id: NEAR, type: proximity, category: threat, severity: major, source: t, a: [不还], b: [上门], within_chars: 6}
   - {id: SOON, type: proximity, category: threat, severity: minor, source: t, scope: any, a: [投诉], b: [上门], within_seconds: 5}
   - {id: RX, type: regex, category: pressure, severity: minor, source: t, patterns: ['必须[^|]{0,4}还清'], exclude_patterns: ['不是必须[^|]{0,4}还清']}
+  - {id: JAIL, type: phrases, category: false_consequence, severity: major, source: t, phrases: [坐牢]}
   - {id: HAS-REC, type: phrases, category: info, severity: info, report: false, phrases: [录音]}
   - {id: NO-REC, type: not, category: missing_self_identification, severity: critical, source: t, rule: HAS-REC}
 """
@@ -73,6 +74,15 @@ def test_proximity_in_characters_and_negation(pack):
     assert "NEAR" not in _fired(_score(pack, "agent: 你不还的话我们这边可能会考虑安排上门，有录音"))  # 13 chars apart
     assert "NEAR" not in _fired(_score(pack, "agent: 你不还，我们也不会上门，有录音"))  # 上门 negated
     assert "NEAR" not in _fired(_score(pack, "agent: 你不还", "agent: 我们上门，有录音"))  # other segment
+
+
+def test_a_negation_after_the_words_negates_them_in_the_same_clause(pack):
+    assert "JAIL" in _fired(_score(pack, "agent: 你这是要坐牢的，录音"))
+    assert "JAIL" not in _fired(_score(pack, "agent: 这跟坐牢没关系，录音"))          # cue right after the hit
+    assert "JAIL" not in _fired(_score(pack, "agent: 坐牢这种事不受影响，录音"))       # 3 characters between
+    assert "JAIL" in _fired(_score(pack, "agent: 你要坐牢，没关系吗，录音"))           # next clause: not negated
+    assert "JAIL" in _fired(_score(pack, "agent: 你会坐牢但没关系，录音"))             # a breaker between
+    assert "JAIL" in _fired(_score(pack, "agent: 坐牢这件事情我跟你说没关系，录音"))   # beyond the window
 
 
 def test_proximity_in_seconds_across_speakers(pack):

@@ -7,6 +7,7 @@ A pack file:
     title: ...
     sources: {CBA: "中国银行业协会 ..."}          # the regulations the rules cite
     negation: {cues: [不会, 没有], window: 4}      # cue within `window` chars before a hit (same clause) negates it
+                                                 # (also `after`: cues within the window after it; `breakers`)
     synonyms: {单位: [公司]}                       # substituted into every phrase of the pack
     lexicons: {agency_names: [联众催收]}            # named phrase lists; a rule's phrases use them as "@agency_names"
     scorecard: {weights: {minor: 5, major: 20, critical: 40}, flag_threshold: 80, fatal_score: 0}
