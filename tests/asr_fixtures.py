@@ -115,6 +115,20 @@ def error_rate(language: str, reference: str, hypothesis: str) -> float:
     return cer(reference, hypothesis) if language.startswith("zh") else wer(reference, hypothesis)
 
 
+def heard_share(language: str, reference: str, hypothesis: str) -> float:
+    """The share of the reference's characters (zh) or words (en) that the hypothesis has, in order (longest
+    common subsequence): unlike an error rate, words Whisper adds after the speech do not count against it."""
+    normalise = normalise_zh if language.startswith("zh") else normalise_en
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    previous = [0] * (len(hyp) + 1)
+    for x in ref:
+        current = [0]
+        for j, y in enumerate(hyp, 1):
+            current.append(previous[j - 1] + 1 if x == y else max(previous[j], current[j - 1]))
+        previous = current
+    return previous[-1] / max(len(ref), 1)
+
+
 def tone(seconds: float, rate: int, frequency: float = 440.0, level: float = 0.3) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     return (level * np.sin(2 * np.pi * frequency * t)).astype(np.float32)

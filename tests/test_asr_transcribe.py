@@ -15,8 +15,8 @@ import soundfile as sf
 
 from asr.audio import AudioError, load_audio
 from asr.transcribe import TranscribeOptions, TranscriptionResult, transcribe_audio, transcribe_loaded
-from tests.asr_fixtures import (AUDIO_DIR, CALLS_DIR, call_turns, cer, error_rate, manifest_clips, normalise_en,
-                                require_dir)
+from tests.asr_fixtures import (AUDIO_DIR, CALLS_DIR, call_turns, cer, error_rate, heard_share, manifest_clips,
+                                normalise_en, require_dir)
 
 pytestmark = [pytest.mark.slow, pytest.mark.asr_output]
 
@@ -263,10 +263,13 @@ def test_language_check_warns_when_the_configured_language_is_not_spoken(clips):
     assert result.exit_code == 0 and "warning" not in result.output
 
 
-# Telephone versions of clear read speech (docs/asr-robustness.md, "Telephone conditions"): never returned empty.
-# The error ceiling is loose on purpose: the worst clip measured at 8 kHz was BAC009 at CER 0.58 (a place name
-# and a trade term in 12 characters); emptiness is what this test is about.
-TELEPHONE_ERROR_CEILING = 0.75
+# Telephone versions of clear read speech (docs/asr-robustness.md, "Telephone conditions"): never returned empty,
+# and what comes back is the speech: at least a quarter of the reference's characters / words, in order. Not an
+# error rate: on a 12-character clip the words Whisper adds after the speech decide it. Measured spread on a
+# 2-core Intel Xeon (2026-12-01), 9 cases × {AVX512, AVX2, GENERIC} at 2 threads and AVX512 at 1 thread: lowest
+# share 0.417 (BAC009 at 8 kHz, 「《博》中间协会分析，这次的新的」: CER 1.00 there, 0.42-0.58 on two AMD EPYC
+# machines); every other case 0.58-1.00. The floor leaves two characters of margin below that.
+TELEPHONE_HEARD_FLOOR = 0.25
 
 
 def _telephone(clip_file, condition: str, tmp_path):
@@ -291,4 +294,4 @@ def test_clear_speech_on_a_telephone_line_is_never_returned_empty(clips, file_na
     transcript = transcribe_loaded(audio, TranscribeOptions(language=clip.language), None)
     text = joined(transcript)
     assert text.strip(), f"{file_name} ({condition}) came back empty"
-    assert error_rate(clip.language, clip.reference, text) <= TELEPHONE_ERROR_CEILING, text
+    assert heard_share(clip.language, clip.reference, text) >= TELEPHONE_HEARD_FLOOR, text
