@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qc.models.embedding import embedding_file, write_embeddings  # noqa: E402
 from qc.models.text import VIOLATION_LABELS, normalise_text  # noqa: E402
-from qc.models.training import load_violation_corpus  # noqa: E402
+from qc.models.training import INDEPENDENT_GROUP, load_violation_corpus  # noqa: E402
 from qc.rules.calibration import calibration_files, read_utterances  # noqa: E402
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "qc" / "models" / "data"
@@ -887,7 +887,7 @@ def family_rows(rng: random.Random, families=FAMILIES) -> tuple[list[dict], list
     return train, holdout
 
 
-INDEPENDENT_FAMILY = ("independent-written", "zh, en", "each label",
+INDEPENDENT_FAMILY = (INDEPENDENT_GROUP.strip("-"), "zh, en", "each label",
                       "utterances written by other people from the regulations alone, without this file: the semantic "
                       "rules' tuning set and the spent blind sets 1, 2 and 4 to 8 (implicit, colloquial, ASR-garbled, near "
                       "misses, customer lines as `none`; categories the model has no label for as `none`)")
@@ -908,7 +908,7 @@ def independent_rows() -> tuple[list[dict], list[dict]]:
             labels = sorted(utterance.categories & set(VIOLATION_LABELS)) if utterance.speaker == "agent" else []
             (holdout if _is_holdout(number) else train).append(
                 {"text": utterance.text, "labels": ",".join(labels) or "none", "lang": utterance.language,
-                 "template": f"{utterance.language}-{INDEPENDENT_FAMILY[0]}-{path.stem}-{utterance.id}"})
+                 "template": f"{utterance.language}{INDEPENDENT_GROUP}{path.stem}-{utterance.id}"})
     return train, holdout
 
 

@@ -8,7 +8,6 @@ import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from qc.domain import Segment, Transcript
@@ -20,13 +19,12 @@ from qc.models.training import (
     VIOLATION_TRAIN_FILE,
     TrainingOptions,
     calibrate_thresholds,
-    calibration_set,
     data_hash,
     fold_examples,
     load_reference_calls,
     load_violation_corpus,
+    model_calibration_set,
     out_of_author_scores,
-    out_of_author_set,
     read_out_of_author_scores,
     train_violation,
 )
@@ -67,10 +65,7 @@ def test_thresholds_are_the_out_of_author_calibration(pack_name):
     pack = load_pack(pack_name)
     rows = read_out_of_author_scores(OUT_OF_AUTHOR_FILE)
     calls = load_reference_calls(SAMPLE_CALLS) + read_calibration_calls()
-    authored = out_of_author_set(rows, pack.language, _model().labels)
-    in_calls = calibration_set(_model(), (), calls, pack.language)
-    calibrated = calibrate_thresholds(np.vstack([authored[0], in_calls[0]]), np.vstack([authored[1], in_calls[1]]),
-                                      _model().labels)
+    calibrated = calibrate_thresholds(*model_calibration_set(_model(), rows, calls, pack.language), _model().labels)
     for label, rule in _model_rules(pack).items():
         if label in calibrated:
             assert rule.config.threshold == pytest.approx(calibrated[label]["threshold"]), label

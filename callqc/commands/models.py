@@ -81,16 +81,13 @@ def calibrate(seed: int = typer.Option(0, "--seed", help="Seed of the model to c
     each independently written utterance file of configs/rules/calibration scored by the seed model refit without
     it (written to configs/rules/calibration/models/out_of_author.tsv), plus the agent turns of the labelled calls
     (--calls and configs/rules/calibration/calls) scored by the seed model. Refits once per file (minutes)."""
-    import numpy as np
-
     from qc.models.text import VIOLATION_LABELS
     from qc.models.training import (
         TrainingOptions,
         calibrate_thresholds,
-        calibration_set,
         load_reference_calls,
+        model_calibration_set,
         out_of_author_scores,
-        out_of_author_set,
         train_violation,
         write_out_of_author_scores,
     )
@@ -112,12 +109,10 @@ def calibrate(seed: int = typer.Option(0, "--seed", help="Seed of the model to c
     write_out_of_author_scores(OUT_OF_AUTHOR_FILE, rows)
     for pack_name in ("cn_collection", "us_fdcpa"):
         pack = load_pack(pack_name)
-        authored = out_of_author_set(rows, pack.language, model.labels)
-        in_calls = calibration_set(model, (), calls, pack.language)
-        scores, truth = np.vstack([authored[0], in_calls[0]]), np.vstack([authored[1], in_calls[1]])
+        scores, truth = model_calibration_set(model, rows, calls, pack.language)
         thresholds = calibrate_thresholds(scores, truth, model.labels, min_precision)
-        typer.echo(f"{pack_name} ({pack.language}): {len(authored[1])} out-of-author turns, "
-                   f"{len(in_calls[1])} call turns")
+        authored = sum(row.language == pack.language for row in rows)
+        typer.echo(f"{pack_name} ({pack.language}): {authored} out-of-author turns, {len(truth) - authored} call turns")
         typer.echo(f"  {'rule':<38}{'label':<24}{'pack':>6}{'calibrated':>12}{'precision':>11}{'recall':>8}")
         for rule in pack.rules:
             label = getattr(rule.config, "label", None)

@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Iterable, Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -229,22 +229,30 @@ def load_reference_calls(calls_dir: Path) -> list[ReferenceCall]:
     return calls
 
 
+def scored_turns(scorer: Any, calls: Sequence[ReferenceCall]) -> Iterator[tuple[ReferenceCall, int, Mapping[str, float]]]:
+    """(call, segment id, model scores) for every agent turn of the calls, scored as the nightly scores them: in
+    context (qc.models.scorer.ModelScorer), in the order of the transcript."""
+    for call in calls:
+        by_segment = scorer.segment_scores(call.transcript, callee_relation=call.callee_relation)
+        for segment in call.transcript.segments:
+            if segment.id in by_segment:
+                yield call, segment.id, by_segment[segment.id]
+
+
 def calibration_set(model: ViolationClassifier, holdout: Sequence[LabelledText], calls: Sequence[ReferenceCall],
                     language: str) -> tuple[np.ndarray, np.ndarray]:
     """Scores and truth, one row per held-out utterance of the language and per agent turn of its reference
-    calls (scored as the nightly scores them: in context, qc.models.scorer)."""
+    calls (scored_turns)."""
     from qc.models.scorer import ModelScorer
 
     rows = [e for e in holdout if e.lang == language]
     scores = [model.predict_proba([e.text for e in rows])[:, :len(model.labels)]] if rows else []
     truth = [np.array([[e.labels.get(label, False) for label in model.labels] for e in rows])] if rows else []
-    scorer = ModelScorer(model)
-    for call in (c for c in calls if c.language == language):
-        by_segment = scorer.segment_scores(call.transcript, callee_relation=call.callee_relation)
-        turns = [s for s in call.transcript.segments if s.id in by_segment]
-        if turns:
-            scores.append(np.array([[by_segment[s.id][label] for label in model.labels] for s in turns]))
-            truth.append(np.array([[label in call.violations.get(s.id, ()) for label in model.labels] for s in turns]))
+    turns = list(scored_turns(ModelScorer(model), [c for c in calls if c.language == language]))
+    if turns:
+        scores.append(np.array([[turn_scores[label] for label in model.labels] for _, _, turn_scores in turns]))
+        truth.append(np.array([[label in call.violations.get(segment_id, ()) for label in model.labels]
+                               for call, segment_id, _ in turns]))
     if not scores:
         raise ValueError(f"no held-out utterances or reference calls in language {language!r}")
     return np.vstack(scores), np.vstack(truth).astype(bool)
@@ -289,12 +297,10 @@ def out_of_author_scores(authors: dict[str, Sequence[ReferenceCall]], options: T
         fold = fold_examples(examples, author)
         scorer = ModelScorer(ViolationClassifier(options=text_options).fit(fold))
         fold_data = data_hash(fold)[:16]
-        for call in calls:
-            by_segment = scorer.segment_scores(call.transcript, callee_relation=call.callee_relation)
-            for segment_id, scores in by_segment.items():
-                result.append(OutOfAuthorScore(author, call.call_id, call.language, fold_data,
-                                               {label: round(float(scores[label]), 4) for label in VIOLATION_LABELS},
-                                               frozenset(call.violations.get(segment_id, ()))))
+        for call, segment_id, scores in scored_turns(scorer, calls):
+            result.append(OutOfAuthorScore(author, call.call_id, call.language, fold_data,
+                                           {label: round(float(scores[label]), 4) for label in VIOLATION_LABELS},
+                                           frozenset(call.violations.get(segment_id, ()))))
     return result
 
 
@@ -325,6 +331,15 @@ def out_of_author_set(rows: Sequence[OutOfAuthorScore], language: str,
     chosen = [row for row in rows if row.language == language]
     return (np.array([[row.scores[label] for label in labels] for row in chosen]).reshape(-1, len(labels)),
             np.array([[label in row.labels for label in labels] for row in chosen], dtype=bool).reshape(-1, len(labels)))
+
+
+def model_calibration_set(model: ViolationClassifier, rows: Sequence[OutOfAuthorScore], calls: Sequence[ReferenceCall],
+                          language: str) -> tuple[np.ndarray, np.ndarray]:
+    """What `callqc models calibrate` calibrates a language's thresholds on: the out-of-author scores plus the
+    labelled calls' agent turns scored by `model`."""
+    authored = out_of_author_set(rows, language, model.labels)
+    in_calls = calibration_set(model, (), calls, language)
+    return np.vstack([authored[0], in_calls[0]]), np.vstack([authored[1], in_calls[1]])
 
 
 def calibrate_thresholds(scores: np.ndarray, truth: np.ndarray, labels: Sequence[str],
