@@ -21,11 +21,16 @@ from dataclasses import dataclass
 from qc.domain import CalleeRelation, Segment, Transcript
 
 _KIN = (r"(?:爱人|老婆|老公|妻子|丈夫|媳妇|对象|妈妈|妈|母亲|爸爸|爸|父亲|姐姐|姐|哥哥|哥|弟弟|弟|妹妹|妹|儿子|女儿|"
-        r"同事|朋友|领导|老板|室友|邻居|亲戚|家属|家人|表哥|表姐|表弟|表妹|舅舅|叔叔|阿姨|房东|同学|紧急联系人)")
+        r"同事|朋友|领导|老板|室友|邻居|亲戚|家属|家人|表哥|表姐|表弟|表妹|舅舅|叔叔|阿姨|房东|同学|紧急联系人|"
+        r"爷爷|奶奶|外公|外婆|姥姥|姥爷|姑姑|姨妈|婶婶|舅妈|侄子|侄女|外甥|嫂子|姐夫|妹夫|岳父|岳母|公公|婆婆|儿媳|女婿|"
+        r"女朋友|男朋友|未婚妻|未婚夫|合伙人|上司|主管|经理|保姆)")
 _THIRD_PARTY_SAYS = re.compile(
     rf"我是(?:他|她)(?:的)?{_KIN}|(?:^|[，,。\s])不是[，,]?我是|我不是(?:他|她)|(?:他|她)(?:不在|出去了|不在家)|"
     rf"\b(?:i'?m|i am|this is) (?:his|her) (?:wife|husband|mother|mom|father|dad|sister|brother|son|daughter|"
-    rf"coworker|colleague|friend|boss|roommate|neighbor|landlord)\b|\b(?:he|she)(?:'s| is) not (?:here|home|available)\b",
+    rf"coworker|colleague|friend|boss|roommate|neighbor|landlord|grandpa|grandma|grandfather|grandmother|aunt|uncle|"
+    rf"cousin|nephew|niece|partner|business partner|girlfriend|boyfriend|fianc[eé]e?|stepmother|stepfather|stepmom|"
+    rf"stepdad|mother-in-law|father-in-law|sister-in-law|brother-in-law|employer|manager|supervisor|tenant|"
+    rf"caretaker|assistant|secretary|ex-wife|ex-husband|ex)\b|\b(?:he|she)(?:'s| is) not (?:here|home|available)\b",
     re.IGNORECASE)
 _AGENT_ASKS_THIRD_PARTY = re.compile(
     rf"(?:你|您)(?:是|就是)(?:他|她)(?:的)?{_KIN}|\byou(?:'re| are) (?:his|her) \w+", re.IGNORECASE)
