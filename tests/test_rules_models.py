@@ -163,6 +163,10 @@ def test_callee_relation_is_inferred_when_the_sidecar_does_not_say_it():
     (["agent: 请问是王先生吗", "customer: 嗯，是我"], "debtor"),
     (["agent: Is this Sarah Jones?", "customer: No, I'm her roommate."], "third_party"),
     (["agent: Is this Sarah Jones?", "customer: Speaking."], "debtor"),
+    (["agent: Is this Tom Reyes?", "customer: I'm his business partner."], "third_party"),
+    (["agent: Is this Tom Reyes?", "customer: This is his grandpa, he lives with me."], "third_party"),
+    (["agent: 请问是李强吗", "customer: 我是他奶奶，他上班去了"], "third_party"),
+    (["agent: Is this Tom Reyes?", "customer: I'm his... no, this is Tom."], "unknown"),
     (["agent: 喂", "customer: 喂"], "unknown"),
 ])
 def test_relation_inference_table(turns, expected):
