@@ -257,13 +257,14 @@ def load_transcript(factory: sessionmaker[Session], transcript_id: int) -> tuple
 
 def rule_pack(settings: Settings, name: str):
     """A rule pack as the nightly and `callqc score` load it: the display names of the agencies scored with it
-    (`agencies.*.name`) added to its "@agency_names" lexicon, which the self-identification rules use. load_pack
-    caches the compiled pack per file and lexicons."""
+    (`agencies.*.name`, and how recognition writes them, `agencies.*.heard_as`) added to its "@agency_names"
+    lexicon, which the self-identification rules use. load_pack caches the compiled pack per file and lexicons."""
     from qc.rules.pack import load_pack, resolve_pack_path
 
     wanted = resolve_pack_path(name).resolve()
-    names = [agency.name for code, agency in settings.agencies.items()
-             if agency.name and resolve_pack_path(settings.rule_pack_for(code)).resolve() == wanted]
+    names = [name for code, agency in settings.agencies.items()
+             if agency.name and resolve_pack_path(settings.rule_pack_for(code)).resolve() == wanted
+             for name in (agency.name, *agency.heard_as)]
     return load_pack(name, lexicons={"agency_names": names} if names else None)
 
 

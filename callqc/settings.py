@@ -97,6 +97,9 @@ class AgencySettings(_Strict):
     language: str | None = None  # the calls' language when it differs from asr.language (e.g. en)
     rule_pack: str | None = None  # the pack its calls are scored with when it differs from qc.rule_pack
     vocabulary: list[str] = []  # more decoder words for its calls (bank names, product names)
+    # how recognition writes its name on its calls where near-sound matching does not reach (启明信息 heard as
+    # 请您信息: two syllables differ); counted as the name by the self-identification rules
+    heard_as: list[str] = []
 
 
 class PrefectSettings(_Strict):
@@ -171,7 +174,7 @@ class Settings(_Strict):
     def transcription_for(self, agency: str) -> dict[str, Any]:
         """The TranscribeOptions overrides for an agency's calls (the nightly and `callqc transcribe` alike): its
         language; the decoder vocabulary (asr.vocabulary of that language, the agency's name, its own words);
-        its name as a word of the agent's side when a mono call is split into voices."""
+        its name (and how recognition writes it) as words of the agent's side when a mono call is split into voices."""
         language = self.language_for(agency)
         configured = self.agencies.get(agency)
         words = list(self.asr.vocabulary.get(language or "", []))
@@ -179,7 +182,7 @@ class Settings(_Strict):
             words += [configured.name, *configured.vocabulary]
         hotwords = " ".join(dict.fromkeys(w.strip() for w in words if w.strip())) if self.asr.use_vocabulary else ""
         return {"language": language, "hotwords": hotwords or None,
-                "agent_cues": (configured.name,) if configured else ()}
+                "agent_cues": (configured.name, *configured.heard_as) if configured else ()}
 
     def rule_pack_for(self, agency: str) -> str:
         """The rule pack an agency's calls are scored with (its own setting, else qc.rule_pack)."""

@@ -107,3 +107,16 @@ def test_sound_hits_table(phrase, text, expected):
 def test_sound_text_keeps_positions():
     line = normalize_for_matching("工号0385，联众", "zh")
     assert len(sound_text(line)) == 2 * len(line)
+
+
+def test_an_agencys_name_as_recognition_writes_it_counts_as_its_name():
+    # 启明信息 (qǐ míng) came back as 请您信息 (qǐng nín) on 8 kHz calls: two syllables off, beyond near-sound
+    # matching, so the settings say how this agency's name is heard (agencies.qiming.heard_as)
+    from callqc.pipeline import rule_pack
+    from callqc.settings import load_settings
+
+    settings = load_settings(environ={})
+    turns = ["agent: 您好，我是请您信息的客服专员，本次通话会录音。请问是宋先生吗？", "customer: 是我"]
+    assert _cn05(load_pack("cn_collection"), turns)  # the pack alone does not know the variant
+    assert not _cn05(rule_pack(settings, "cn_collection"), turns)
+    assert "请您信息" in settings.transcription_for("qiming")["agent_cues"]  # also a cue of the agent's voice

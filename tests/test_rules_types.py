@@ -169,3 +169,35 @@ def test_an_ordered_all_rule_needs_its_rules_in_order(tmp_path, turns, after, an
     path.write_text(ORDERED_PACK, encoding="utf-8")
     fired = _fired(_score(load_pack(path), *turns))
     assert ("AFTER" in fired) is after and ("ANYWHERE" in fired) is anywhere
+
+
+UNLESS_PACK = """
+pack: unless_test
+language: zh
+rules:
+  - {id: INTRO, type: phrases, category: info, severity: info, report: false, phrases: [[委托来电, 工号]]}
+  - {id: TOLD, type: phrases, category: third_party_disclosure, severity: major, source: t, phrases: [银行], unless_same_turn: [INTRO]}
+"""
+
+
+@pytest.mark.parametrize("turns,told_on", [
+    (["agent: 我是工号1024，受星澜银行委托来电"], []),                    # the introduction names the bank: no finding
+    (["agent: 受星澜银行委托来电", "agent: 他欠星澜银行两万"], [(1,)]),   # a later turn still counts
+    (["agent: 他在星澜银行那边的事你转告一下"], [(0,)]),                  # no introduction on the turn
+])
+def test_unless_same_turn_cancels_a_finding_only_on_the_cancelling_rules_turn(tmp_path, turns, told_on):
+    path = tmp_path / "unless_test.yaml"
+    path.write_text(UNLESS_PACK, encoding="utf-8")
+    result = _score(load_pack(path), *turns)
+    assert [f.segment_ids for f in result.findings if f.rule_id == "TOLD"] == told_on
+
+
+@pytest.mark.parametrize("unless,reason", [(["NOPE"], "unknown rule 'NOPE'"), (["TOLD"], "cannot cancel itself")])
+def test_unless_same_turn_must_name_another_rule_of_the_pack(tmp_path, unless, reason):
+    from qc.rules.pack import RulePackError
+
+    path = tmp_path / "unless_bad.yaml"
+    path.write_text(UNLESS_PACK.replace("unless_same_turn: [INTRO]", f"unless_same_turn: [{unless[0]}]"), encoding="utf-8")
+    with pytest.raises(RulePackError) as error:
+        load_pack(path)
+    assert error.value.rule_id == "TOLD" and error.value.field == "unless_same_turn" and reason in error.value.reason

@@ -138,7 +138,7 @@ def _users(rule: Rule, pack: RulePack) -> list[Rule]:
         return [rule]
     users = []
     for candidate in pack.reported_rules:
-        pending, seen = list(candidate.references()), set()
+        pending, seen = list(candidate.depends_on()), set()
         while pending:
             reference = pending.pop()
             if reference == rule.id:
@@ -146,7 +146,7 @@ def _users(rule: Rule, pack: RulePack) -> list[Rule]:
                 break
             if reference not in seen:
                 seen.add(reference)
-                pending.extend(pack.rules_by_id[reference].references())
+                pending.extend(pack.rules_by_id[reference].depends_on())
     return users
 
 

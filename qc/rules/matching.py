@@ -295,5 +295,10 @@ class CallContext:
         """Findings of a rule for this call, evaluated at most once (boolean rules share them)."""
         if rule_id not in self._results:
             rule = self._rules_by_id[rule_id]
-            self._results[rule_id] = rule.evaluate(self) if rule.applies_to(self) else []
+            findings = rule.evaluate(self) if rule.applies_to(self) else []
+            if findings and rule.config.unless_same_turn:
+                cancelled = {i for other in rule.config.unless_same_turn for f in self.findings_of(other)
+                             for i in f.segment_ids}
+                findings = [f for f in findings if not f.segment_ids or not set(f.segment_ids) <= cancelled]
+            self._results[rule_id] = findings
         return self._results[rule_id]

@@ -284,6 +284,10 @@ def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry
             rule.validate(rules_by_id)
         except RuleCheckError as exc:
             problems.append((rule.id, exc.field, exc.reason))
+        for reference in rule.config.unless_same_turn:
+            if reference == rule.id or reference not in rules_by_id:
+                reason = "a rule cannot cancel itself" if reference == rule.id else f"refers to unknown rule '{reference}'"
+                problems.append((rule.id, "unless_same_turn", reason))
     problems.extend(_cycles(rules_by_id))
     if problems:
         raise RulePackError(path, problems)
@@ -366,7 +370,7 @@ def _validate_rules(raw_rules: list[Any], registry: RuleRegistry, problems: list
 
 
 def _cycles(rules_by_id: Mapping[str, Rule]) -> list[tuple[str, str, str]]:
-    """Boolean rules must not refer to themselves through other rules."""
+    """Rules must not depend on themselves through other rules (boolean references, `unless_same_turn`)."""
     problems = []
     state: dict[str, str] = {}
 
@@ -378,7 +382,7 @@ def _cycles(rules_by_id: Mapping[str, Rule]) -> list[tuple[str, str, str]]:
             problems.append((rule_id, "rules", "reference cycle: " + " → ".join(cycle)))
             return
         state[rule_id] = "visiting"
-        for reference in rules_by_id[rule_id].references():
+        for reference in rules_by_id[rule_id].depends_on():
             visit(reference, trail + [rule_id])
         state[rule_id] = "done"
 

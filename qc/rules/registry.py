@@ -50,6 +50,9 @@ class RuleConfig(BaseModel):
     description: str = ""
     weight: float | None = Field(None, ge=0, le=100)  # deduction; default from the scorecard by severity
     callee_relation: tuple[CalleeRelation, ...] | None = None  # only applies to calls with these callees
+    # rules whose finding on a turn cancels this rule's finding on that turn: the opening self-introduction CN-05
+    # asks for (agency, 工号, on whose behalf) is said before the agent knows who answered, and is no disclosure
+    unless_same_turn: tuple[str, ...] = ()
 
     @field_validator("source")
     @classmethod
@@ -72,6 +75,10 @@ class Rule(ABC):
     def references(self) -> tuple[str, ...]:
         """Ids of other rules this rule evaluates (boolean rules)."""
         return ()
+
+    def depends_on(self) -> tuple[str, ...]:
+        """Every rule whose findings this rule's findings depend on: its references and its `unless_same_turn`."""
+        return self.references() + tuple(self.config.unless_same_turn)
 
     def validate(self, rules_by_id: Mapping[str, "Rule"]) -> None:
         """Cross-rule checks; raise RuleCheckError. Default: nothing to check."""
