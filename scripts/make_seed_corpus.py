@@ -12,7 +12,7 @@ file only, so the held-out utterances are phrasings that training never saw (not
 
 Templates share their author's habits. The family `independent-written` adds the labelled utterances that other
 people wrote without seeing this file (configs/rules/calibration/: the semantic rules' tuning set and the spent
-blind sets 1, 2 and 4 to 8), every fourth row of each file to the holdout, so the holdout also measures phrasings no
+blind sets 1, 2 and 4 to 10), every fourth row of each file to the holdout, so the holdout also measures phrasings no
 template has. The generator is deterministic (fixed seed); its output files are committed.
 """
 
@@ -766,6 +766,22 @@ FAMILIES: list[tuple[str, str, str, str, list[str]]] = [
         "对，是这样的。",
         "您稍等，我查一下。",
     ]),
+    ("verify-and-follow-up", "zh", "none",
+     "hard negatives: identity checks and the follow-up a firm but lawful agent ends on (no deadline of hours, "
+     "no borrowing)", [
+        "麻烦您报一下身份证后四位，我核对一下身份。",
+        "为了确认是您本人，请您说一下身份证号后四位。",
+        "{opener}您身份证后四位是多少？我这边核实一下。",
+        "那您先准备一下，我下午再给您打过来。",
+        "那就等您消息，您想好了给我们回个电话。",
+        "钱准备好了您随时打这个号码，我帮您登记入账。",
+        "那我明天上午再打给您，看看您这边的情况。",
+        "{opener}您也上点心，尽早把这笔处理了，有困难随时跟我们说。",
+        "我们也是按流程提醒您，方便的时候尽快还上。",
+        "好，那您那边安排好了跟我说一声，我给您查一下到账。",
+        "您先跟家里商量一下还款计划，我们周五再联系。",
+        "核对一下，您预留的手机号尾号是{gonghao}吗？",
+    ]),
     ("relay-a-message", "zh", "none",
      "hard negatives: what CN-04 allows with a third party: asking them to pass on a message, leaving a number", [
         "麻烦您转告他，{agency}的工作人员找他，让他回个电话。",
@@ -795,6 +811,18 @@ FAMILIES: list[tuple[str, str, str, str, list[str]]] = [
         "Sure, go ahead.",
         "Let me check that for you.",
         "Alright, I've made a note of it.",
+    ]),
+    ("verify-and-follow-up", "en", "none",
+     "hard negatives: identity checks and the follow-up a firm but lawful agent ends on (no deadline of hours, "
+     "no borrowing)", [
+        "Before we go on, can you verify the last four of your Social?",
+        "Just to confirm I'm speaking with the right person, what's your date of birth?",
+        "Okay, I'll give you a call back Thursday to see where things are.",
+        "Take a look at your budget and call us back when you're ready.",
+        "Once you have the funds together, call this number and we'll post it.",
+        "Talk it over at home and let me know what plan works for you.",
+        "Let's touch base next week and see how you're doing.",
+        "I'd encourage you to take care of it when you can; call us if anything changes.",
     ]),
     ("lawful-and-negated", "en", "none",
      "hard negatives: negations, lawful credit-reporting and legal statements, debt talk with the debtor", [
@@ -889,7 +917,7 @@ def family_rows(rng: random.Random, families=FAMILIES) -> tuple[list[dict], list
 
 INDEPENDENT_FAMILY = (INDEPENDENT_GROUP.strip("-"), "zh, en", "each label",
                       "utterances written by other people from the regulations alone, without this file: the semantic "
-                      "rules' tuning set and the spent blind sets 1, 2 and 4 to 8 (implicit, colloquial, ASR-garbled, near "
+                      "rules' tuning set and the spent blind sets 1, 2 and 4 to 10 (implicit, colloquial, ASR-garbled, near "
                       "misses, customer lines as `none`; categories the model has no label for as `none`)")
 
 
