@@ -192,7 +192,7 @@ def test_unless_same_turn_cancels_a_finding_only_on_the_cancelling_rules_turn(tm
     assert [f.segment_ids for f in result.findings if f.rule_id == "TOLD"] == told_on
 
 
-@pytest.mark.parametrize("unless,reason", [(["NOPE"], "unknown rule 'NOPE'"), (["TOLD"], "cannot cancel itself")])
+@pytest.mark.parametrize("unless,reason", [(["NOPE"], "unknown rule 'NOPE'"), (["TOLD"], "cannot refer to itself")])
 def test_unless_same_turn_must_name_another_rule_of_the_pack(tmp_path, unless, reason):
     from qc.rules.pack import RulePackError
 

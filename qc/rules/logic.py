@@ -8,7 +8,7 @@ from pydantic import Field
 
 from qc.domain import Finding
 from qc.rules.matching import CallContext
-from qc.rules.registry import Rule, RuleCheckError, RuleConfig, rule_type
+from qc.rules.registry import Rule, RuleConfig, check_references, rule_type
 
 
 def _combined(rule: Rule, findings: list[Finding]) -> Finding:
@@ -31,12 +31,8 @@ def _combined(rule: Rule, findings: list[Finding]) -> Finding:
 
 class _ReferencingRule(Rule):
     def validate(self, rules_by_id: Mapping[str, Rule]) -> None:
-        field = "rule" if self.type_name == "not" else "rules"
-        for reference in self.references():
-            if reference == self.id:
-                raise RuleCheckError(field, "a rule cannot refer to itself")
-            if reference not in rules_by_id:
-                raise RuleCheckError(field, f"refers to unknown rule '{reference}'")
+        super().validate(rules_by_id)
+        check_references(self, self.references(), "rule" if self.type_name == "not" else "rules", rules_by_id)
 
 
 class AllConfig(RuleConfig):

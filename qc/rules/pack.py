@@ -284,10 +284,6 @@ def parse_pack(raw: bytes, path: Path, registry: RuleRegistry = default_registry
             rule.validate(rules_by_id)
         except RuleCheckError as exc:
             problems.append((rule.id, exc.field, exc.reason))
-        for reference in rule.config.unless_same_turn:
-            if reference == rule.id or reference not in rules_by_id:
-                reason = "a rule cannot cancel itself" if reference == rule.id else f"refers to unknown rule '{reference}'"
-                problems.append((rule.id, "unless_same_turn", reason))
     problems.extend(_cycles(rules_by_id))
     if problems:
         raise RulePackError(path, problems)

@@ -81,7 +81,9 @@ class Rule(ABC):
         return self.references() + tuple(self.config.unless_same_turn)
 
     def validate(self, rules_by_id: Mapping[str, "Rule"]) -> None:
-        """Cross-rule checks; raise RuleCheckError. Default: nothing to check."""
+        """Cross-rule checks; raise RuleCheckError. Here: the rules `unless_same_turn` names are other rules of the
+        pack (a subclass that checks more calls this too)."""
+        check_references(self, self.config.unless_same_turn, "unless_same_turn", rules_by_id)
 
     def applies_to(self, context: "CallContext") -> bool:
         relations = self.config.callee_relation
@@ -127,6 +129,15 @@ class Rule(ABC):
             score=score,
             description=description or self.config.description,
         )
+
+
+def check_references(rule: Rule, references: Iterable[str], field: str, rules_by_id: Mapping[str, Rule]) -> None:
+    """Each reference names another rule of the pack; else RuleCheckError on `field`."""
+    for reference in references:
+        if reference == rule.id:
+            raise RuleCheckError(field, "a rule cannot refer to itself")
+        if reference not in rules_by_id:
+            raise RuleCheckError(field, f"refers to unknown rule '{reference}'")
 
 
 class RuleRegistry:
