@@ -32,12 +32,12 @@ from tests.conftest import SHARED_DIR
 CALLS_DIR = SHARED_DIR / "data" / "calls"
 
 # Measured with seed 0 (holdout F1; the holdout holds the paraphrase families and ASR-noised copies of
-# scripts/make_seed_corpus.py, and a quarter of the independently written utterances, eleven authors since
-# 2026-12-01; model = character TF-IDF + sentence-embedding head): threat 0.826, insult 0.892, impersonation 0.932,
-# false_consequence 0.900, third_party_disclosure 0.931, pressure 0.916; macro 0.899 (zh 0.916, en 0.870); lowest
-# precision 0.866 (insult, at the model's own decision point; the packs' calibrated thresholds are what the
-# nightly uses). Ten authors: macro 0.892; eight: 0.886; four: 0.883. Templates only: macro 0.896 on an easier
-# holdout.
+# scripts/make_seed_corpus.py, and a quarter of the independently written utterances, twelve authors since
+# 2026-12-01; model = character TF-IDF + sentence-embedding head): threat 0.835, insult 0.891, impersonation 0.938,
+# false_consequence 0.896, third_party_disclosure 0.934, pressure 0.910; macro 0.901 (zh 0.917, en 0.872); lowest
+# precision 0.851 (insult, at the model's own decision point; the packs' calibrated thresholds are what the
+# nightly uses). Eleven authors: macro 0.899; ten: 0.892; eight: 0.886; four: 0.883. Templates only: macro 0.896
+# on an easier holdout.
 # TF-IDF alone: macro 0.83.
 # Emotion: macro 0.856 (angry 0.818, distressed 0.759, calm 0.848), complaint intent F1 1.0.
 MIN_VIOLATION_F1 = {"threat": 0.80, "insult": 0.85, "impersonation": 0.89, "false_consequence": 0.84,

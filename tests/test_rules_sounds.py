@@ -120,3 +120,22 @@ def test_an_agencys_name_as_recognition_writes_it_counts_as_its_name():
     assert _cn05(load_pack("cn_collection"), turns)  # the pack alone does not know the variant
     assert not _cn05(rule_pack(settings, "cn_collection"), turns)
     assert "请您信息" in settings.transcription_for("qiming")["agent_cues"]  # also a cue of the agent's voice
+
+
+def _cn04(pack, turns):
+    scenario = build_scenario({"turns": turns, "relation": "third_party"}, "zh")
+    return [f for f in score_call(scenario.call, scenario.transcript, pack).findings if f.rule_id == "CN-04"]
+
+
+@pytest.mark.parametrize("opening", [
+    "您好，这里是联众催收，工号8841，本次通话全程录音。",   # as said
+    "您好,这里是连重催收,公后8841,本次通话前程录音。",      # as recognition wrote it: 联众 → 连重
+])
+def test_an_exclusion_matches_by_near_sound_too(opening):
+    # CN-04 excludes the agency's own name (催收 inside 联众催收 is the self-identification CN-05 requires); an
+    # exclusion is a near miss and is heard through recognition errors like any phrase
+    pack = load_pack("cn_collection")
+    assert not _cn04(pack, [f"agent: {opening}", "customer: 我是他妹妹"])
+    # 催收 anywhere else is still a disclosure, and so is the debt said after the garbled name
+    assert _cn04(pack, ["agent: 您好，他的账已经转到催收了", "customer: 我是他妹妹"])
+    assert _cn04(pack, [f"agent: {opening}他信用卡欠款一万八", "customer: 我是他妹妹"])

@@ -45,6 +45,9 @@ class _TextMatcher:
         self.group_slots = [compiler.add_phrase_group(group, field_name) for group in groups]
         self._slot_set = frozenset(self.group_slots)
         self.exclude_slot = compiler.add_phrase_group(exclude, "exclude") if exclude else None
+        # an exclusion is a near miss, and recognition garbles near misses as much as anything else (联众催收 heard
+        # as 连重催收): exclusions always match by near sound too. It can only drop hits, never add one.
+        self.exclude_sound = sound_pattern(compiler.normalised_variants(exclude, "exclude")) if exclude else None
         self.sound_patterns: list[re.Pattern[str] | None] = [
             sound_pattern(compiler.normalised_variants(group, field_name)) if sound_alike else None
             for group in groups
@@ -75,6 +78,7 @@ class _TextMatcher:
         exclusions: dict[int, list[tuple[int, int]]] = {}  # segment → spans of excluded phrases
         for segment, start, end in context.hits.get(self.exclude_slot, ()) if self.exclude_slot is not None else ():
             exclusions.setdefault(segment, []).append((start, end))
+        sounded: set[int] = set()  # segments whose near-sound exclusions are in `exclusions` already
         sound = sound and self.sound_alike
         if sound and segments is None:
             segments = context.segments_in(scope)
@@ -87,6 +91,9 @@ class _TextMatcher:
                     continue
                 if negation and context.is_negated(segment, start, end):
                     continue
+                if self.exclude_sound is not None and segment not in sounded:
+                    sounded.add(segment)
+                    exclusions.setdefault(segment, []).extend(sound_hits(self.exclude_sound, context.sound_line(segment)))
                 if any(e_start < end and start < e_end for e_start, e_end in exclusions.get(segment, ())):
                     continue
                 kept.append(hit)
@@ -123,7 +130,7 @@ class PhrasesConfig(RuleConfig):
     mode: Literal["any", "all", "n_of", "none"] = "any"
     n: int | None = Field(None, ge=1)
     within: Literal["segment", "call"] = "segment"  # where all / n_of terms must co-occur
-    exclude: list[str] = []  # near-miss phrases: a hit inside one of them does not count
+    exclude: list[str] = []  # near-miss phrases: a hit inside one of them (or inside a near-sound copy) does not count
     negation: bool = True
     sound_alike: bool = False  # also match ASR homophones of the phrases (qc.rules.sounds)
 
