@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qc.domain import channel_map_of
+
 TARGET_SAMPLE_RATE = 16000
 MAX_CHANNELS = 2
 # Channels whose difference is this far below their level are one signal recorded twice (dual mono);
@@ -74,7 +76,9 @@ class LoadedAudio:
         return self.info.duration_s
 
     def speaker_of(self, channel: ChannelAudio, channel_map: dict[str, str] | None) -> str:
-        """The speaker on a channel: from the channel map for stereo; "unknown" for mono (no diarizer)."""
+        """The speaker on a channel: from the channel map for stereo (channels named left/right or L/R;
+        qc.domain.channel_map_of); "unknown" for mono (no diarizer)."""
+        channel_map = channel_map_of(channel_map)
         if channel.position == "mono" or not channel_map:
             return "unknown"
         speaker = channel_map.get(channel.position, "unknown")

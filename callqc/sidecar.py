@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from qc.domain import CalleeRelation, Speaker
+from qc.domain import CalleeRelation, Speaker, channel_map_of
 
 MetadataSource = Literal["sidecar", "s3_metadata", "manifest"]
 
@@ -49,6 +49,11 @@ class RecordingMetadata(BaseModel):
     answered: bool = True
     channel_map: dict[Literal["left", "right"], Speaker] | None = Field(
         None, validation_alias=AliasChoices("channel_map", "channels"))
+
+    @field_validator("channel_map", mode="before")
+    @classmethod
+    def _channels_named_left_and_right(cls, value: Any) -> Any:
+        return channel_map_of(value) if isinstance(value, dict) else value  # "L"/"R" as well as "left"/"right"
 
     @field_validator("callee_number", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 Speaker = Literal["agent", "customer", "unknown"]
 Severity = Literal["info", "minor", "major", "critical"]
@@ -19,6 +19,24 @@ FindingSource = Literal["rule", "model", "both", "reviewer"]  # both: a rule and
 SPEAKERS: tuple[Speaker, ...] = ("agent", "customer", "unknown")
 SEVERITIES: tuple[Severity, ...] = ("info", "minor", "major", "critical")
 CALLEE_RELATIONS: tuple[CalleeRelation, ...] = ("debtor", "guarantor", "third_party", "unknown")
+
+# How a recording's channel map may name the two channels of a stereo file: left / right, or L / R as the
+# agencies' turn tables write them, in any case. Anything else is an error, not a silently unattributed channel.
+CHANNEL_NAMES: dict[str, Literal["left", "right"]] = {"left": "left", "l": "left", "right": "right", "r": "right"}
+
+
+def channel_map_of(mapping: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A channel map ({channel: speaker}) with its channels named "left" / "right" (see CHANNEL_NAMES); None
+    when empty. Raises ValueError naming a channel it does not know."""
+    if not mapping:
+        return None
+    result: dict[str, Any] = {}
+    for name, speaker in mapping.items():
+        position = CHANNEL_NAMES.get(str(name).strip().lower())
+        if position is None:
+            raise ValueError(f"unknown channel {name!r} in the channel map (name them left/right or L/R)")
+        result[position] = speaker
+    return result
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,11 @@ def test_channel_map_attributes_left_and_right(tmp_path):
     assert [audio.speaker_of(c, CHANNEL_MAP) for c in audio.channels] == ["agent", "customer"]
     assert [audio.speaker_of(c, {"left": "customer", "right": "agent"}) for c in audio.channels] == [
         "customer", "agent"]
+    # agencies also name the channels as their turn tables do (L / R, any case)
+    assert [audio.speaker_of(c, {"L": "agent", "R": "customer"}) for c in audio.channels] == ["agent", "customer"]
+    assert [audio.speaker_of(c, {"r": "agent", "Left": "customer"}) for c in audio.channels] == ["customer", "agent"]
+    with pytest.raises(ValueError, match="unknown channel 'ch1'"):  # not a silently unattributed channel
+        audio.speaker_of(audio.channels[0], {"ch1": "agent", "ch2": "customer"})
 
 
 def _wav_bytes(samples: np.ndarray, rate: int) -> bytes:

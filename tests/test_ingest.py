@@ -20,7 +20,7 @@ from callqc.db.mapping import call_from_recording
 from callqc.ingest import IngestError, ingest_day
 from callqc.samples import SAMPLE_CALLS_DIR, sample_calls, upload_samples
 from callqc.settings import Settings
-from callqc.sidecar import RecordingMetadata
+from callqc.sidecar import MetadataError, RecordingMetadata, parse_sidecar
 from callqc.storage import RecordingStore
 from conftest import _free_port, make_settings
 
@@ -268,6 +268,13 @@ def test_bad_inputs_are_rejected_with_reasons_and_the_batch_goes_on(bucket_setti
     assert third.registered == 1
     [fixed] = recordings(sessions, key=f"{PREFIX}no-metadata.flac")
     assert (fixed.status, fixed.failure_reason, fixed.version, fixed.agent_id) == ("registered", None, 1, "HX-0001")
+
+
+def test_sidecar_channels_may_be_named_l_and_r_and_an_unknown_name_is_an_error_naming_the_field():
+    metadata, _ = parse_sidecar(sidecar("c1", channels={"L": "agent", "R": "customer"}), "hengxin/2026-11-02/c1.json")
+    assert metadata.channel_map == {"left": "agent", "right": "customer"}
+    with pytest.raises(MetadataError, match=r"hengxin/2026-11-02/c2.json: field 'channels'.*unknown channel 'A'"):
+        parse_sidecar(sidecar("c2", channels={"A": "agent", "B": "customer"}), "hengxin/2026-11-02/c2.json")
 
 
 def test_unknown_agency_asked_for_is_an_error(bucket_settings, store, sessions):
