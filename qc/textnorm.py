@@ -319,3 +319,39 @@ def normalize(text: str, language: str = "zh") -> NormalizedText:
         starts = [starts[i] for i in keep]
         ends = [ends[i] for i in keep]
     return NormalizedText(original=text, text=stage, starts=tuple(starts), ends=tuple(ends))
+
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|(?<=[。？！])\s*")  # "12.50" has no space after the point: no end
+_ABBREVIATION_END = re.compile(r"\b(?:Mr|Ms|Mrs|Dr|St|Jr|Sr|Mt|No|vs|etc|approx|[A-Z])\.$")  # "Ms. Cole" goes on
+MIN_SENTENCE_WEIGHT = 12  # a lighter piece ("Okay.", 「好的。」) says too little to judge alone: it joins the next one
+
+
+def _weight(text: str) -> int:
+    """Characters, a Chinese character counting two (it carries about a word)."""
+    return len(text) + sum(1 for char in text if "\u4e00" <= char <= "\u9fff")
+
+
+def _join(left: str, right: str) -> str:
+    return f"{left}{right}" if left.endswith(("。", "？", "！")) else f"{left} {right}"
+
+
+def split_sentences(text: str) -> list[str]:
+    """The text's sentences (ended by . ? ! and a space, or by 。？！), each of weight at least MIN_SENTENCE_WEIGHT:
+    a lighter piece is joined to the one after it (the last to the one before). "Sure. Your lawyer doesn't have to
+    know. Can you do a hundred?" → ["Sure. Your lawyer doesn't have to know.", "Can you do a hundred?"]."""
+    merged: list[str] = []
+    pending = ""
+    for piece in (p.strip() for p in _SENTENCE_END.split(text.strip())):
+        if not piece:
+            continue
+        pending = _join(pending, piece) if pending else piece
+        if _weight(pending) >= MIN_SENTENCE_WEIGHT and not _ABBREVIATION_END.search(pending):
+            merged.append(pending)
+            pending = ""
+    if pending:
+        if merged:
+            merged[-1] = _join(merged[-1], pending)
+        else:
+            merged.append(pending)
+    return merged

@@ -64,6 +64,20 @@ def test_a_new_exemplar_changes_what_matches_without_retraining(tmp_path):
     assert _fired(extended, said)
 
 
+def test_per_sentence_finds_the_behaviour_in_one_sentence_of_a_longer_turn(tmp_path):
+    # the whole turn's vector is diluted by the lawful sentence before the threat (similarity ~0.44 < 0.75)
+    turn = "好的，您的还款日是每月五号，这个您记一下，逾期会产生罚息。另外，你孩子在哪儿上学我们都知道。"
+    assert not _fired(_pack(tmp_path), turn)
+    path = tmp_path / "per_sentence.yaml"
+    path.write_text(PACK.format(exemplars=EXEMPLARS, threshold=0.75).replace(
+        "    threshold:", "    per_sentence: true\n    threshold:"), encoding="utf-8")
+    per_sentence = load_pack(path)
+    found = _fired(per_sentence, turn)
+    assert found and found[0].score >= 0.75 and found[0].segment_ids == (0,)
+    assert "«另外，你孩子在哪儿上学我们都知道。» is close to" in found[0].description  # which sentence
+    assert not _fired(per_sentence, "好的，您的还款日是每月五号，这个您记一下。逾期会产生罚息，具体以账单为准。")
+
+
 def test_validate_reports_exemplars_and_near_misses_that_are_not_separable(tmp_path):
     app = typer.Typer()
     app.command("noop")(lambda: None)

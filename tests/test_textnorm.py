@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qc.textnorm import normalize, normalize_for_matching, normalize_lines
+from qc.textnorm import normalize, normalize_for_matching, normalize_lines, split_sentences
 
 CASES = [
     # (original, language, normalised)
@@ -71,3 +71,16 @@ def test_fast_number_conversion_equals_the_run_regex():
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24))) for _ in range(3000)]
     for text in texts:
         assert _convert_numbers(text) == _NUMBER_RUN.sub(_number_replacement, text), text
+
+
+@pytest.mark.parametrize("text,sentences", [
+    ("Sure. Your lawyer doesn't have to know. Can you do a hundred?",
+     ["Sure. Your lawyer doesn't have to know.", "Can you do a hundred?"]),  # "Sure." is too light alone
+    ("Could I get Ms. Cole's number? We'll call her office.", ["Could I get Ms. Cole's number?", "We'll call her office."]),
+    ("The balance is 1,234.50 today. Thanks.", ["The balance is 1,234.50 today. Thanks."]),  # no end inside a number
+    ("好的。您说的情况我记下了，我们不会再打扰您。请问还有别的吗？", ["好的。您说的情况我记下了，我们不会再打扰您。", "请问还有别的吗？"]),
+    ("its not harassment if you owe money so what are we doing today", ["its not harassment if you owe money so what are we doing today"]),
+    ("", []),
+])
+def test_split_sentences(text, sentences):
+    assert split_sentences(text) == sentences

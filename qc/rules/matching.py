@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 import ahocorasick_rs
 import numpy as np
 
-from qc.textnorm import CLAUSE_BREAK, NormalizedText, normalize, normalize_for_matching, normalize_lines
+from qc.textnorm import CLAUSE_BREAK, NormalizedText, normalize, normalize_for_matching, normalize_lines, split_sentences
 from qc.domain import AcousticFeatures, Call, CallAttempt, Finding, Segment, Transcript
 from qc.rules.registry import RuleCheckError
 from qc.rules.sounds import sound_text
@@ -203,6 +203,7 @@ class CallContext:
         self._offset_maps: dict[int, NormalizedText] = {}
         self._sound_lines: dict[int, str] = {}
         self._embeddings: dict[int, np.ndarray] = {}
+        self._sentence_vectors: dict[str, np.ndarray] = {}
         self._scoped: dict[str, tuple[int, ...]] = {}
         self._joined_by_scope: dict[str, tuple[str, list[int], Sequence[int]]] = {}
 
@@ -259,6 +260,23 @@ class CallContext:
             for i, vector in zip(missing, embed([self.segments[i].text for i in missing])):
                 self._embeddings[i] = vector
         return np.vstack([self._embeddings[i] for i in indices])
+
+    def sentence_embeddings(self, indices: Sequence[int], embed: "Callable[[list[str]], np.ndarray]",
+                            ) -> tuple[list[int], list[str], "np.ndarray"]:
+        """The sentences of the given segments that are not the whole segment (`split_sentences`), each
+        embedded once per call: each one's segment index, its text and the vectors (one row per sentence)."""
+        owners: list[int] = []
+        texts: list[str] = []
+        for i in indices:
+            pieces = split_sentences(self.segments[i].text)
+            if len(pieces) > 1:
+                owners += [i] * len(pieces)
+                texts += pieces
+        missing = list(dict.fromkeys(t for t in texts if t not in self._sentence_vectors))
+        if missing:
+            self._sentence_vectors.update(zip(missing, embed(missing)))
+        vectors = np.vstack([self._sentence_vectors[t] for t in texts]) if texts else np.empty((0, 0))
+        return owners, texts, vectors
 
     def original_text(self, segment_index: int, start: int, end: int) -> str:
         """The original (as recognised) text behind a normalised span: the evidence a clerk reads."""

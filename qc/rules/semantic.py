@@ -10,7 +10,9 @@
 
 A turn in scope matches when its sentence embedding (qc.models.embedding: multilingual USE, the same vectors the
 violation model's semantic head uses) has cosine similarity ≥ `threshold` with an exemplar AND is closer to the
-exemplars than to every near miss. The evidence names the nearest exemplar and the similarity. A QC manager
+exemplars than to every near miss. With `per_sentence: true` each sentence of a longer turn is judged too, and
+the turn matches when it or one of its sentences does («Your lawyer doesn't have to know. Can you do a
+hundred?»). The evidence names the nearest exemplar and the similarity (and the sentence, when it was one). A QC manager
 adds an exemplar and the rule matches more, with no retraining. Each turn is embedded once, shared by all
 semantic rules of the pack and the model's semantic head. `separability_problems` lists near misses the rule
 would match were they not listed (run by `callqc rules validate`). Thresholds are calibrated by
@@ -42,6 +44,10 @@ class SemanticConfig(RuleConfig):
     exemplars: list[str] = Field(min_length=1)
     near_misses: list[str] = []
     threshold: float = Field(0.8, gt=0, le=1)  # cosine similarity to the nearest exemplar
+    # also judge each sentence of a longer turn on its own (qc.textnorm.split_sentences): the turn matches when it
+    # or one of its sentences does. For behaviour said in one sentence of several («Your lawyer doesn't have to
+    # know. Can you do a hundred?»), where the whole turn's vector sits between exemplars and near misses.
+    per_sentence: bool = False
 
 
 @rule_type
@@ -71,16 +77,29 @@ class SemanticRule(Rule):
         indices = [i for i in context.segments_in(self.config.scope) if context.segments[i].text.strip()]
         if not indices:
             return []
+        # candidates: every turn whole, and with per_sentence each sentence of a longer turn
+        owners, texts = list(indices), [context.segments[i].text for i in indices]
         vectors = context.embeddings(indices, _embed)
+        if self.config.per_sentence:
+            sentence_owners, sentence_texts, sentence_vectors = context.sentence_embeddings(indices, _embed)
+            if sentence_owners:
+                owners, texts = owners + sentence_owners, texts + sentence_texts
+                vectors = np.vstack([vectors, sentence_vectors])
         best, nearest, to_misses = self.similarities(vectors)
-        findings = []
-        for row, index in enumerate(indices):
+        strongest: dict[int, int] = {}  # turn -> its best matching candidate
+        for row, index in enumerate(owners):
             if best[row] < self.threshold or to_misses[row] >= best[row]:
                 continue
+            if index not in strongest or best[row] > best[strongest[index]]:
+                strongest[index] = row
+        findings = []
+        for index in sorted(strongest):
+            row = strongest[index]
             exemplar = self.config.exemplars[int(nearest[row])]
+            said = "" if texts[row] == context.segments[index].text else f"«{mask_pii(texts[row])}» is "
             findings.append(self.finding(
                 context, [index], mask_pii(context.segments[index].text), score=round(float(best[row]), 4),
-                description=f"close to the exemplar «{exemplar}» (similarity {best[row]:.2f})",
+                description=f"{said}close to the exemplar «{exemplar}» (similarity {best[row]:.2f})",
             ))
         return findings
 
