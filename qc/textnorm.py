@@ -321,15 +321,19 @@ def normalize(text: str, language: str = "zh") -> NormalizedText:
     return NormalizedText(original=text, text=stage, starts=tuple(starts), ends=tuple(ends))
 
 
-
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|(?<=[。？！])\s*")  # "12.50" has no space after the point: no end
 _ABBREVIATION_END = re.compile(r"\b(?:Mr|Ms|Mrs|Dr|St|Jr|Sr|Mt|No|vs|etc|approx|[A-Z])\.$")  # "Ms. Cole" goes on
 MIN_SENTENCE_WEIGHT = 12  # a lighter piece ("Okay.", 「好的。」) says too little to judge alone: it joins the next one
 
 
+def is_han(char: str) -> bool:
+    """A Chinese character (CJK unified ideographs and extension A)."""
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
 def _weight(text: str) -> int:
     """Characters, a Chinese character counting two (it carries about a word)."""
-    return len(text) + sum(1 for char in text if "\u4e00" <= char <= "\u9fff")
+    return len(text) + sum(1 for char in text if is_han(char))
 
 
 def _join(left: str, right: str) -> str:

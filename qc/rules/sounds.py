@@ -22,6 +22,8 @@ import re
 from functools import lru_cache
 from typing import Sequence
 
+from qc.textnorm import is_han
+
 TOLERANT_FROM_SYLLABLES = 4  # phrases this long may differ in one syllable's final
 _FILLER = "\u0001"  # the second code of a non-Chinese character
 _INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z",
@@ -32,10 +34,6 @@ _INITIAL_BASE = 0xE000  # private-use code points: initials, then finals (disjoi
 _FINAL_BASE = 0xE400
 _initial_codes: dict[str, str] = {}
 _final_codes: dict[str, str] = {}
-
-
-def _is_han(char: str) -> bool:
-    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
 
 
 def _code(table: dict[str, str], base: int, key: str) -> str:
@@ -60,7 +58,7 @@ def sound_of(char: str) -> str:
     as its Chinese reading: normalisation turns Whisper's 分七 (for 分期) into 分7, and 7 must still sound qi."""
     if char in "0123456789":
         return sound_of(_DIGIT_READINGS[int(char)])
-    if not _is_han(char):
+    if not is_han(char):
         return char + _FILLER
     from pypinyin import Style, lazy_pinyin
 
@@ -83,11 +81,11 @@ def sound_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
     long phrases. None when no phrase has a Chinese character (exact matching already covers it)."""
     alternatives: list[str] = []
     for phrase in phrases:
-        if not any(_is_han(c) for c in phrase):
+        if not any(is_han(c) for c in phrase):
             continue
         pairs = [sound_of(c) for c in phrase]
         alternatives.append("".join(re.escape(p) for p in pairs))
-        syllables = [i for i, c in enumerate(phrase) if _is_han(c)]
+        syllables = [i for i, c in enumerate(phrase) if is_han(c)]
         if len(syllables) >= TOLERANT_FROM_SYLLABLES:
             for position in syllables:
                 loose = [re.escape(p) for p in pairs]
