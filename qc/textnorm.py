@@ -91,6 +91,9 @@ def _translation_table(language: str) -> dict[int, str | None]:
     if language == "zh":
         for code in (ord(" "), 0x3000, 0x00A0, ord("\t"), ord("\r")):
             table[code] = None  # Whisper puts stray spaces between Chinese words
+    else:
+        for char in "-\u2010\u2011":  # a hyphen joins words (past-due, do-not-call): a space, not a clause break
+            table[ord(char)] = " "
     return table
 
 

@@ -22,6 +22,8 @@ CASES = [
     ("ＡＢＣ１２３ 今天　晚上", "zh", "abc123今天晚上"),
     ("尾号8803，200元", "zh", "尾号8803|200元"),  # a Chinese comma is a clause break, not a thousands separator
     ("This is an attempt to collect a debt.  Pay 1,234.50", "en", "this is an attempt to collect a debt| pay 1234.50"),
+    ("His past-due account — call us", "en", "his past due account | call us"),  # a hyphen joins words, a dash breaks
+    ("过期-逾期", "zh", "过期|逾期"),
 ]
 
 
