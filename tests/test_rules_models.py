@@ -15,6 +15,7 @@ from qc.models.context import infer_callee_relation, turn_contexts
 from qc.models.scorer import ModelScorer
 from qc.models.text import VIOLATION_LABELS
 from qc.models.training import (
+    MODEL_F1_NEIGHBOURS,
     VIOLATION_HOLDOUT_FILE,
     VIOLATION_TRAIN_FILE,
     TrainingOptions,
@@ -65,10 +66,28 @@ def test_thresholds_are_the_out_of_author_calibration(pack_name):
     pack = load_pack(pack_name)
     rows = read_out_of_author_scores(OUT_OF_AUTHOR_FILE)
     calls = load_reference_calls(SAMPLE_CALLS) + read_calibration_calls()
-    calibrated = calibrate_thresholds(*model_calibration_set(_model(), rows, calls, pack.language), _model().labels)
+    calibrated = calibrate_thresholds(*model_calibration_set(_model(), rows, calls, pack.language), _model().labels,
+                                      neighbours=MODEL_F1_NEIGHBOURS)
     for label, rule in _model_rules(pack).items():
         if label in calibrated:
             assert rule.config.threshold == pytest.approx(calibrated[label]["threshold"]), label
+
+
+def test_smoothed_calibration_prefers_a_plateau_to_a_lone_peak():
+    """Ten positives, ten negatives; F1 by threshold is 0.67 (0.50), 0.95 (0.55), 0.89 (0.60-0.70), 0.33 (0.75,
+    0.80). Point by point 0.55 wins; averaged with one neighbour each side (MODEL_F1_NEIGHBOURS) 0.60 wins, the
+    edge of the plateau next to the peak, and the reported metrics are 0.60's own."""
+    import numpy as np
+
+    grid = (0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80)
+    positives = [0.52, 0.57] + [0.72] * 6 + [0.90] * 2
+    negatives = [0.51] * 10
+    truth = np.array([True] * len(positives) + [False] * len(negatives))[:, None]
+    scores = np.array(positives + negatives)[:, None]
+    plain = calibrate_thresholds(scores, truth, ["x"], min_precision=0.5, grid=grid)["x"]
+    smooth = calibrate_thresholds(scores, truth, ["x"], min_precision=0.5, grid=grid, neighbours=1)["x"]
+    assert plain["threshold"] == 0.55 and plain["recall"] == pytest.approx(0.9)
+    assert smooth["threshold"] == 0.60 and smooth["recall"] == pytest.approx(0.8) and smooth["precision"] == 1.0
 
 
 def test_the_stored_out_of_author_scores_are_todays():

@@ -84,6 +84,7 @@ def calibrate(seed: int = typer.Option(0, "--seed", help="Seed of the model to c
     from qc.models.text import VIOLATION_LABELS
     from qc.models.training import (
         TrainingOptions,
+        MODEL_F1_NEIGHBOURS,
         calibrate_thresholds,
         load_reference_calls,
         model_calibration_set,
@@ -110,7 +111,7 @@ def calibrate(seed: int = typer.Option(0, "--seed", help="Seed of the model to c
     for pack_name in ("cn_collection", "us_fdcpa"):
         pack = load_pack(pack_name)
         scores, truth = model_calibration_set(model, rows, calls, pack.language)
-        thresholds = calibrate_thresholds(scores, truth, model.labels, min_precision)
+        thresholds = calibrate_thresholds(scores, truth, model.labels, min_precision, neighbours=MODEL_F1_NEIGHBOURS)
         authored = sum(row.language == pack.language for row in rows)
         typer.echo(f"{pack_name} ({pack.language}): {authored} out-of-author turns, {len(truth) - authored} call turns")
         typer.echo(f"  {'rule':<38}{'label':<24}{'pack':>6}{'calibrated':>12}{'precision':>11}{'recall':>8}")
