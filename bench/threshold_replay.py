@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +44,12 @@ def stored_versions() -> list[tuple[str, list]]:
     commits = subprocess.run(["git", "log", "--reverse", "--format=%h", "--", relative], cwd=ROOT, check=True,
                              capture_output=True, text=True).stdout.split()
     versions = []
-    for commit in commits:
-        text = subprocess.run(["git", "show", f"{commit}:{relative}"], cwd=ROOT, check=True, capture_output=True,
-                              text=True).stdout
-        path = Path(f"/tmp/out_of_author.{commit}.tsv")
-        path.write_text(text, encoding="utf-8")
-        versions.append((commit, read_out_of_author_scores(path)))
-        path.unlink()
+    with tempfile.TemporaryDirectory() as folder:
+        for commit in commits:
+            path = Path(folder) / f"{commit}.tsv"
+            path.write_text(subprocess.run(["git", "show", f"{commit}:{relative}"], cwd=ROOT, check=True,
+                                           capture_output=True, text=True).stdout, encoding="utf-8")
+            versions.append((commit, read_out_of_author_scores(path)))
     return versions
 
 

@@ -83,8 +83,8 @@ def calibrate(seed: int = typer.Option(0, "--seed", help="Seed of the model to c
     (--calls and configs/rules/calibration/calls) scored by the seed model. Refits once per file (minutes)."""
     from qc.models.text import VIOLATION_LABELS
     from qc.models.training import (
-        TrainingOptions,
         MODEL_F1_NEIGHBOURS,
+        TrainingOptions,
         calibrate_thresholds,
         load_reference_calls,
         model_calibration_set,
