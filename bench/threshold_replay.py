@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from qc.models.text import VIOLATION_LABELS  # noqa: E402
 from qc.models.training import (  # noqa: E402
     MIN_CALIBRATED_PRECISION,
+    _binary_metrics,
     calibrate_thresholds,
     out_of_author_set,
     read_out_of_author_scores,
@@ -54,8 +55,10 @@ def stored_versions() -> list[tuple[str, list]]:
 
 
 def replay(versions, neighbours: int) -> tuple[float, float, float, int]:
-    counts = {(language, label): [0, 0, 0] for language in LANGUAGES for label in VIOLATION_LABELS}
-    history: dict[tuple[str, str], list[float]] = {key: [] for key in counts}
+    wanted: dict[tuple[str, str], list[np.ndarray]] = {(language, label): [] for language in LANGUAGES
+                                                       for label in VIOLATION_LABELS}
+    fired: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in wanted}
+    history: dict[tuple[str, str], list[float]] = {key: [] for key in wanted}
     for (_, older), (_, newer) in zip(versions, versions[1:]):
         known = {row.author for row in older}
         new_rows = [row for row in newer if row.author not in known]
@@ -67,20 +70,12 @@ def replay(versions, neighbours: int) -> tuple[float, float, float, int]:
             for column, label in enumerate(VIOLATION_LABELS):
                 threshold = picked[label]["threshold"]
                 history[(language, label)].append(threshold)
-                fired, wanted = new_scores[:, column] >= threshold, new_truth[:, column]
-                tally = counts[(language, label)]
-                tally[0] += int((fired & wanted).sum())
-                tally[1] += int((fired & ~wanted).sum())
-                tally[2] += int((~fired & wanted).sum())
-    precisions, recalls, f1s = [], [], []
-    for tp, fp, fn in counts.values():
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        precisions.append(precision)
-        recalls.append(recall)
-        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+                wanted[(language, label)].append(new_truth[:, column])
+                fired[(language, label)].append(new_scores[:, column] >= threshold)
+    pooled = [_binary_metrics(np.concatenate(wanted[key]), np.concatenate(fired[key])) for key in wanted]
     moves = sum(abs(a - b) > 1e-9 for values in history.values() for a, b in zip(values, values[1:]))
-    return float(np.mean(precisions)), float(np.mean(recalls)), float(np.mean(f1s)), moves
+    return (float(np.mean([m["precision"] for m in pooled])), float(np.mean([m["recall"] for m in pooled])),
+            float(np.mean([m["f1"] for m in pooled])), moves)
 
 
 def main(argv: list[str] | None = None) -> int:
